@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { hex } from '../test/support/hex';
+import { AuthenticationError, FrameCipher, MAX_INNER_FRAME_BYTES, UuidError, formatUuid, parseUuid } from './crypto';
+import { FrameReader, MalformedFrameError, MessageType, encodeFrame } from './frame';
+import { HEARTBEAT_FRAME } from './messages';
+
+const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
+const fixedNonce = (bytes: Buffer) => (nonce: Buffer) => bytes.copy(nonce);
+const NONCE_0_23 = hex('000102030405060708090a0b0c0d0e0f1011121314151617');
+const NONCE_F0 = hex('f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff0001020304050607');
+
+const ENCRYPTED_HEARTBEAT = hex(
+  '32000000c8 000102030405060708090a0b0c0d0e0f1011121314151617 8a206685d8 260cdfffb43d984234a008dcd6e36c24');
+const ENCRYPTED_IP_RESPONSE = hex(
+  '4f000000c8f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff00010203040506076ff48f2861dd65569ff982e3782cfced65a24501282b87caf1f6434a98b5481edb781cb27ee3aff36bd7f141e367c8acf156');
+
+test('UUID bytes are the text-order hex', () => {
+  assert.deepEqual(parseUuid(UUID), hex('bbde0d1c083b4f209cce799367ba1a5a'));
+  assert.deepEqual(parseUuid(UUID.toUpperCase()), hex('bbde0d1c083b4f209cce799367ba1a5a'));
+  assert.equal(formatUuid(parseUuid(UUID)), UUID);
+});
+
+test('UUID validation: canonical only, legacy forms only when asked', () => {
+  for (const bad of ['', 'bbde0d1c083b4f209cce799367ba1a5a', '{bbde0d1c-083b-4f20-9cce-799367ba1a5a}', 'bbde0d1c-083b-4f20-9cce-799367ba1a5g', `${UUID}0`]) {
+    assert.throws(() => parseUuid(bad), UuidError, bad);
+  }
+  assert.deepEqual(parseUuid('{BBDE0D1C-083B-4F20-9CCE-799367BA1A5A}', { legacy: true }), parseUuid(UUID));
+  assert.deepEqual(parseUuid('bbde0d1c083b4f209cce799367ba1a5a', { legacy: true }), parseUuid(UUID));
+  assert.throws(() => parseUuid('{bbde0d1c083b4f209cce799367ba1a5a', { legacy: true }), UuidError);
+  assert.throws(() => parseUuid('nope', { legacy: true }), /not a UUID/);
+});
+
+test('encrypted heartbeat vector (nonce 00..17)', () => {
+  const cipher = new FrameCipher(parseUuid(UUID), fixedNonce(NONCE_0_23));
+  assert.deepEqual(cipher.seal(HEARTBEAT_FRAME), ENCRYPTED_HEARTBEAT);
+  const [frame] = new FrameReader().push(ENCRYPTED_HEARTBEAT);
+  assert.equal(frame.type, MessageType.Encrypted);
+  assert.deepEqual(cipher.open(frame.payload), hex('0500000068'));
+});
+
+test('encrypted IP response vector (nonce f0..ff 00..07)', () => {
+  const inner = encodeFrame(MessageType.IpResponse, Buffer.from('198.18.0.7 0.0.0.0 198.18.0.1'));
+  const cipher = new FrameCipher(parseUuid(UUID), fixedNonce(NONCE_F0));
+  assert.equal(ENCRYPTED_IP_RESPONSE.length, 79);
+  assert.deepEqual(cipher.seal(inner), ENCRYPTED_IP_RESPONSE);
+  const opened = cipher.open(ENCRYPTED_IP_RESPONSE.subarray(5));
+  assert.equal(opened.subarray(5).toString(), '198.18.0.7 0.0.0.0 198.18.0.1');
+});
+
+test('sealing uses a fresh random nonce per frame', () => {
+  const cipher = new FrameCipher(parseUuid(UUID));
+  const a = cipher.seal(HEARTBEAT_FRAME);
+  const b = cipher.seal(HEARTBEAT_FRAME);
+  assert.notDeepEqual(a.subarray(5, 29), b.subarray(5, 29));
+  assert.deepEqual(cipher.open(a.subarray(5)), HEARTBEAT_FRAME);
+  assert.deepEqual(cipher.open(b.subarray(5)), HEARTBEAT_FRAME);
+});
+
+test('wrong key, flipped bit, flipped AD, truncation: AuthenticationError each', () => {
+  const payload = ENCRYPTED_IP_RESPONSE.subarray(5);
+  const wrong = new FrameCipher(parseUuid('bbde0d1c-083b-4f20-9cce-799367ba1a5b'));
+  assert.throws(() => wrong.open(payload), AuthenticationError);
+
+  const right = new FrameCipher(parseUuid(UUID));
+  for (const index of [0, 23, 24, 40, payload.length - 1]) {
+    const flipped = Buffer.from(payload);
+    flipped[index] ^= 0x01;
+    assert.throws(() => right.open(flipped), AuthenticationError, `bit at ${index}`);
+  }
+  for (const len of [0, 10, 44, payload.length - 1]) {
+    assert.throws(() => right.open(payload.subarray(0, len)), AuthenticationError, `truncated to ${len}`);
+  }
+});
+
+test('a frame sealed with other additional data does not open', async () => {
+  const sodium = (await import('sodium-native')).default;
+  const key = Buffer.concat([parseUuid(UUID), NONCE_0_23.subarray(0, 16)]);
+  const ct = Buffer.alloc(HEARTBEAT_FRAME.length + 16);
+  sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(ct, HEARTBEAT_FRAME, Buffer.from('19260818\0'), null, NONCE_0_23, key);
+  assert.throws(() => new FrameCipher(parseUuid(UUID)).open(Buffer.concat([NONCE_0_23, ct])), AuthenticationError);
+  // Control: the same construction with the right AD opens.
+  sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(ct, HEARTBEAT_FRAME, Buffer.from('19260817\0'), null, NONCE_0_23, key);
+  assert.deepEqual(new FrameCipher(parseUuid(UUID)).open(Buffer.concat([NONCE_0_23, ct])), HEARTBEAT_FRAME);
+});
+
+test('an inner length that disagrees with the decrypted size is malformed', () => {
+  const cipher = new FrameCipher(parseUuid(UUID));
+  const lying = Buffer.from('0900000068', 'hex'); // says 9 bytes, holds 5
+  assert.throws(() => cipher.open(cipher.seal(lying).subarray(5)), MalformedFrameError);
+});
+
+test('an inner frame over 2008 bytes is refused, 2008 fits a legacy-sized frame', () => {
+  const cipher = new FrameCipher(parseUuid(UUID));
+  assert.throws(() => cipher.seal(encodeFrame(MessageType.DataUp, Buffer.alloc(MAX_INNER_FRAME_BYTES - 4))), RangeError);
+  const max = cipher.seal(encodeFrame(MessageType.DataUp, Buffer.alloc(MAX_INNER_FRAME_BYTES - 5)));
+  assert.equal(max.length, 2053);
+  assert.equal(new FrameReader().push(max).length, 1);
+});
+
+test('property: seal then open round-trips any inner frame', () => {
+  const cipher = new FrameCipher(parseUuid(UUID));
+  fc.assert(fc.property(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: MAX_INNER_FRAME_BYTES - 5 }), (type, payload) => {
+    const inner = encodeFrame(type, payload);
+    assert.deepEqual(cipher.open(cipher.seal(inner).subarray(5)), inner);
+  }), { numRuns: 200 });
+});

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { hex } from '../test/support/hex';
+import { EMPTY, FrameReader, MAX_FRAME_BYTES, MalformedFrameError, MessageType, encodeFrame } from './frame';
+
+function readAll(...chunks: Buffer[]): Array<{ type: number; payload: string }> {
+  const reader = new FrameReader();
+  return chunks.flatMap((c) => reader.push(c)).map((f) => ({ type: f.type, payload: f.payload.toString('hex') }));
+}
+
+test('heartbeat, IP request and unsupported are five bytes (protocol.md vectors)', () => {
+  assert.deepEqual(encodeFrame(MessageType.Heartbeat, EMPTY), hex('05000000 68'));
+  assert.deepEqual(encodeFrame(MessageType.IpRequest, EMPTY), hex('05000000 64'));
+  assert.deepEqual(encodeFrame(MessageType.Unsupported, EMPTY), hex('05000000 c7'));
+});
+
+test('data frame: little-endian length including header, then type 102, then the packet', () => {
+  const packet = hex('45000014 00010000 40000000 c6120002 c6120001'); // 20-byte IPv4 header
+  assert.deepEqual(encodeFrame(MessageType.DataUp, packet), hex('19000000 66' + '45000014 00010000 40000000 c6120002 c6120001'));
+  const big = Buffer.alloc(300, 0xab);
+  const frame = encodeFrame(MessageType.DataDown, big);
+  assert.deepEqual(frame.subarray(0, 5), hex('31010000 67')); // 305 = 0x131
+});
+
+test('reader parses known bytes: two frames in one chunk', () => {
+  assert.deepEqual(readAll(hex('05000000 68 07000000 66 abcd')), [
+    { type: 104, payload: '' },
+    { type: 102, payload: 'abcd' },
+  ]);
+});
+
+test('reader yields views, not copies, for whole frames in a chunk', () => {
+  const chunk = hex('07000000 66 abcd 05000000 68');
+  const [first] = new FrameReader().push(chunk);
+  assert.equal(first.payload.buffer, chunk.buffer);
+  assert.equal(first.payload.byteOffset, chunk.byteOffset + 5);
+});
+
+test('reader passes unknown types through', () => {
+  assert.deepEqual(readAll(hex('06000000 2a 01')), [{ type: 42, payload: '01' }]);
+});
+
+test('a length above 2053 is malformed and names the length', () => {
+  assert.throws(() => readAll(hex('06080000 66')), (err: unknown) =>
+    err instanceof MalformedFrameError && err.length === 0x806 && err.code === 'FRAME_LENGTH_INVALID' && /2054/.test(err.message));
+});
+
+test('a length below 5 is malformed, also when the header arrives byte by byte', () => {
+  assert.throws(() => readAll(hex('04000000 68')), MalformedFrameError);
+  assert.throws(() => readAll(hex('04'), hex('00'), hex('00'), hex('00'), hex('68')), (e: unknown) =>
+    e instanceof MalformedFrameError && e.length === 4);
+});
+
+test('the reader stays failed after a malformed frame', () => {
+  const reader = new FrameReader();
+  assert.throws(() => reader.push(hex('00000000 00')), MalformedFrameError);
+  assert.throws(() => reader.push(hex('05000000 68')), MalformedFrameError);
+});
+
+test('a 2053-byte frame split byte by byte comes out whole', () => {
+  const payload = Buffer.alloc(MAX_FRAME_BYTES - 5);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 255;
+  const frame = encodeFrame(MessageType.DataDown, payload);
+  const reader = new FrameReader();
+  const out = [];
+  for (let i = 0; i < frame.length; i++) {
+    out.push(...reader.push(frame.subarray(i, i + 1)));
+    if (i < frame.length - 1) assert.equal(out.length, 0);
+  }
+  assert.equal(out.length, 1);
+  assert.equal(out[0].type, 103);
+  assert.deepEqual(out[0].payload, payload);
+  assert.equal(reader.bufferedBytes, 0);
+});
+
+const frameArb = fc.record({
+  type: fc.integer({ min: 0, max: 255 }),
+  payload: fc.uint8Array({ minLength: 0, maxLength: MAX_FRAME_BYTES - 5 }),
+});
+
+test('property: any valid frames, cut at any points, come out identical', () => {
+  fc.assert(
+    fc.property(fc.array(frameArb, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 20 }), (frames, cutSeeds) => {
+      const stream = Buffer.concat(frames.map((f) => encodeFrame(f.type, f.payload)));
+      const cuts = [...new Set(cutSeeds.map((c) => (stream.length ? c % stream.length : 0)))].sort((a, b) => a - b);
+      const chunks: Buffer[] = [];
+      let prev = 0;
+      for (const c of [...cuts, stream.length]) {
+        chunks.push(stream.subarray(prev, c));
+        prev = c;
+      }
+      const reader = new FrameReader();
+      const out = chunks.flatMap((c) => reader.push(c));
+      assert.equal(out.length, frames.length);
+      out.forEach((f, i) => {
+        assert.equal(f.type, frames[i].type);
+        assert.deepEqual(new Uint8Array(f.payload), frames[i].payload);
+      });
+      assert.equal(reader.bufferedBytes, 0);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('property: garbage yields frames or a MalformedFrameError, never another error or a hang', () => {
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 8 }), (chunks) => {
+      const reader = new FrameReader();
+      let consumed = 0;
+      let yielded = 0;
+      try {
+        for (const c of chunks) {
+          for (const f of reader.push(Buffer.from(c))) yielded += 5 + f.payload.length;
+          consumed += c.length;
+        }
+        assert.equal(yielded + reader.bufferedBytes, consumed);
+      } catch (err) {
+        assert.ok(err instanceof MalformedFrameError, `unexpected ${String(err)}`);
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
