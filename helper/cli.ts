@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// `4over6 connect`: the headless Linux client, on the same engine the root helper runs for the GUI.
+// Prints state changes and a rate line every few seconds; Ctrl-C restores every system change.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import ipaddr from 'ipaddr.js';
+import { FAILURE_TEXT, type TunnelState } from '../contract/tunnel-state';
+import { createLogger, type Logger } from '../log/logger';
+import { TunDevice } from '../native/tun';
+import { ChangeJournal } from '../netconfig/journal';
+import { NetConfigurator } from '../netconfig/net-config';
+import { ConfigError, type ClientConfig, parseClientConfig } from '../protocol/config';
+import { UuidError, parseUuid } from '../protocol/crypto';
+import { formatBytes, formatRate } from './format';
+import {
+  type EngineTiming, type TunnelProfile, TunnelEngine, connectTcpOverIpv6, resolveAaaa, systemClock,
+} from './tunnel-engine';
+
+interface ConnectOptions {
+  config?: string;
+  server?: string;
+  port?: number;
+  uuid?: string;
+  mtu?: number;
+  prefixLength?: number;
+  defaultRoute: boolean;
+  dns: boolean;
+  allowPlaintext?: boolean;
+  tunName?: string;
+  resolvConf?: string;
+  reconnect: boolean;
+  statsInterval: number;
+  journal: string;
+  heartbeatInterval?: number;
+  heartbeatTimeout?: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+const intArg = (min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number ${min}-${max}`);
+  return n;
+};
+
+function profileFrom(opts: ConnectOptions): TunnelProfile {
+  let base: ClientConfig | null = null;
+  if (opts.config) {
+    const { config, warnings } = parseClientConfig(readFileSync(opts.config, 'utf8'), opts.config);
+    warnings.forEach((w) => console.error(`warning: ${w}`));
+    base = config;
+  }
+  const server = opts.server ?? base?.server;
+  const port = opts.port ?? base?.port;
+  if (!server || !port) throw new InvalidArgumentError('give -c client_config.yaml, or --server and --port');
+  if (!ipaddr.IPv6.isValid(server) && !/^[A-Za-z0-9.-]{1,253}$/.test(server)) {
+    throw new InvalidArgumentError(`--server: expected an IPv6 address or a host name, got "${server}"`);
+  }
+  return {
+    server,
+    port,
+    key: opts.uuid !== undefined ? parseUuid(opts.uuid) : base?.key ?? null,
+    allowPlaintext: opts.allowPlaintext ?? base?.allowPlaintext ?? false,
+    mtu: opts.mtu ?? base?.mtu ?? 1500,
+    prefixLength: opts.prefixLength ?? base?.prefixLength ?? 24,
+    defaultRoute: opts.defaultRoute && (base?.defaultRoute ?? true),
+    dns: opts.dns && (base?.dns ?? true),
+    tunName: opts.tunName ?? base?.tunName ?? '4over6',
+    autoReconnect: opts.reconnect,
+  };
+}
+
+function describe(s: TunnelState): string {
+  switch (s.kind) {
+    case 'idle': return 'disconnected';
+    case 'connecting':
+      return `connecting (${s.phase === 'resolving' ? `resolving ${s.server}` : s.phase === 'tcp' ? `TCP to [${s.serverAddress}]` : 'waiting for an address'})${s.attempt > 1 ? `, attempt ${s.attempt}` : ''}`;
+    case 'connected':
+      return `connected: ${s.lease.address}/${s.lease.prefixLength} on ${s.lease.tunName} via [${s.serverAddress}]` +
+        `${s.lease.dns.length ? `, DNS ${s.lease.dns.join(' ')}` : ''}`;
+    case 'reconnecting': return `reconnecting in ${(s.retryInMs / 1000).toFixed(0)} s (${s.lastFailure.message})`;
+    case 'disconnecting': return 'disconnecting: restoring routes, addresses and DNS';
+    case 'failed': return `failed: ${s.failure.message}`;
+  }
+}
+
+async function connect(opts: ConnectOptions, log: Logger): Promise<number> {
+  const profile = profileFrom(opts);
+  mkdirSync(dirname(opts.journal), { recursive: true, mode: 0o755 });
+  const journal = new ChangeJournal(opts.journal);
+  // A previous run killed with -9 may have left routes or DNS behind: undo them first.
+  const leftovers = await journal.entries();
+  if (leftovers.length > 0) {
+    log.warn(`undoing ${leftovers.length} change(s) left by a previous run that did not exit cleanly`);
+    await NetConfigurator.replayJournal(journal, { log: (l) => log.info(l) });
+  }
+  const net = new NetConfigurator({ journal, log: (l) => log.debug(l) });
+  const timing: Partial<EngineTiming> = {};
+  if (opts.heartbeatInterval) timing.heartbeatIntervalMs = opts.heartbeatInterval * 1000;
+  if (opts.heartbeatTimeout) timing.heartbeatTimeoutMs = opts.heartbeatTimeout * 1000;
+  const engine = new TunnelEngine(profile, {
+    openTun: (name) => TunDevice.open(name),
+    net,
+    resolveHost: resolveAaaa,
+    connectTcp: connectTcpOverIpv6,
+    clock: systemClock,
+    log,
+    resolvConfPath: opts.resolvConf,
+  }, timing);
+
+  engine.on('state', (s) => log.info(describe(s)));
+  let lastSummary = 0;
+  engine.on('stats', (st) => {
+    if (Date.now() - lastSummary < opts.statsInterval * 1000) return;
+    lastSummary = Date.now();
+    log.info(`up ${formatRate(st.rateUp)} (${formatBytes(st.bytesUp)})  down ${formatRate(st.rateDown)} (${formatBytes(st.bytesDown)})` +
+      `  heartbeat ${st.lastHeartbeatAgoMs === null ? '-' : `${Math.round(st.lastHeartbeatAgoMs / 1000)} s ago`}` +
+      `${st.reconnects ? `  reconnects ${st.reconnects}` : ''}`);
+  });
+
+  let stopping = false;
+  const finished = new Promise<number>((resolve) => {
+    engine.on('state', (s) => {
+      if (s.kind === 'failed') resolve(1);
+      if (s.kind === 'idle' && stopping) resolve(0);
+    });
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${signal}: disconnecting`);
+      void engine.disconnect().then(() => resolve(0));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+  engine.connect();
+  const code = await finished;
+  await engine.disconnect(); // makes sure the teardown finished whatever ended the run
+  await journal.clear();
+  if (code !== 0 && engine.state.kind === 'failed') {
+    const f = engine.state.failure;
+    console.error(`4over6: ${f.message}`);
+    if (f.reason === 'wrong-key') console.error('check the UUID (pk) on both sides, or connect without one if the server has none');
+    void FAILURE_TEXT;
+  }
+  return code;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command().name('4over6').description('4over6 VPN client: IPv4 through one TCP connection over IPv6');
+  program.command('connect')
+    .description('connect to a gateway and route IPv4 through it until Ctrl-C')
+    .option('-c, --config <file>', 'client_config.yaml (legacy format accepted as it is)')
+    .option('-s, --server <host>', 'gateway: IPv6 address or host name with an AAAA record')
+    .option('-p, --port <port>', 'gateway port', intArg(1, 65535))
+    .option('-u, --uuid <uuid>', 'shared key (canonical UUID); enables encryption')
+    .option('--allow-plaintext', 'fall back to plaintext if the server does not encrypt')
+    .option('--mtu <bytes>', 'TUN MTU (default 1500)', intArg(576, 2003))
+    .option('--prefix-length <n>', 'netmask of the leased address (default 24)', intArg(1, 32))
+    .option('--no-default-route', 'do not route all IPv4 through the tunnel')
+    .option('--no-dns', "do not use the server's DNS servers")
+    .option('--tun-name <name>', 'TUN device name (default 4over6)')
+    .option('--resolv-conf <path>', 'write DNS to this resolv.conf instead of the system resolver')
+    .option('--no-reconnect', 'exit when the connection is lost instead of reconnecting')
+    .option('--stats-interval <s>', 'seconds between rate lines', intArg(1, 3600), 5)
+    .option('--journal <path>', 'where system changes are journalled for crash recovery', '/run/4over6/cli-journal.jsonl')
+    .option('--heartbeat-interval <s>', 'seconds between heartbeats (default 20)', intArg(1, 3600))
+    .option('--heartbeat-timeout <s>', 'seconds of server silence before giving up (default 60)', intArg(2, 3600))
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .action(async (opts: ConnectOptions) => {
+      const log = createLogger({ level: opts.logLevel });
+      try {
+        exitCode = await connect(opts, log);
+      } catch (err) {
+        if (err instanceof ConfigError || err instanceof UuidError || err instanceof InvalidArgumentError) {
+          console.error(`4over6: ${err.message}`);
+          exitCode = 2;
+        } else {
+          throw err;
+        }
+      }
+    });
+  await program.parseAsync(argv);
+  return exitCode;
+}
+
+main(process.argv).then((code) => process.exit(code), (err) => {
+  console.error(err);
+  process.exit(1);
+});

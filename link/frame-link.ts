@@ -1,0 +1,170 @@
+// One framed, optionally encrypted TCP connection: reads whole frames, writes whole frames in order,
+// batches data frames into one socket write, and drops (never queues without bound) when the peer is slow.
+import type { Socket } from 'node:net';
+import { AuthenticationError, ENCRYPTION_OVERHEAD_BYTES, FrameCipher } from '../protocol/crypto';
+import { FRAME_HEADER_BYTES, FrameReader, MalformedFrameError, writeFrameHeader } from '../protocol/frame';
+
+/** Room for decrypted inner frames of one socket chunk before they are handed on. */
+const DECRYPT_ARENA_BYTES = 256 * 1024;
+const MAX_INNER_FRAME_BYTES = 2053;
+
+export interface LinkStats {
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  /** Data packets dropped because the peer does not read fast enough. */
+  packetsDroppedQueueFull: number;
+  decryptFailures: number;
+}
+
+export interface FrameLinkHandlers {
+  /** An inner frame (decrypted when it came as type 200 and a cipher is set). `payload` is valid until onChunkEnd. */
+  onFrame(type: number, payload: Buffer, encrypted: boolean): void;
+  /** All frames of one socket read were delivered: flush batched work (TUN writes). */
+  onChunkEnd?(): void;
+  onDecryptFailed?(err: AuthenticationError | MalformedFrameError): void;
+  /** The link is closed (called once). `error` is set for malformed input and socket errors. */
+  onClose(reason: string, error?: Error): void;
+}
+
+export interface FrameLinkOptions {
+  cipher: FrameCipher | null;
+  /** Seal every outgoing frame (a keyed client: from its first frame). */
+  encryptOutgoing: boolean;
+  /** Socket bytes queued beyond which data packets are dropped, as a router would. */
+  highWaterBytes: number;
+}
+
+export class FrameLink {
+  readonly stats: LinkStats = {
+    bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, packetsDroppedQueueFull: 0, decryptFailures: 0,
+  };
+  private readonly reader = new FrameReader();
+  private readonly arena = Buffer.allocUnsafe(DECRYPT_ARENA_BYTES);
+  private arenaUsed = 0;
+  private closed = false;
+  encryptOutgoing: boolean;
+
+  constructor(readonly socket: Socket, private readonly opts: FrameLinkOptions, private readonly handlers: FrameLinkHandlers) {
+    this.encryptOutgoing = opts.encryptOutgoing;
+    socket.setNoDelay(true); // without it Nagle + pacing gives the legacy pair its 16 ms lockstep
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`, err));
+    socket.on('close', () => this.close('connection closed by peer'));
+    socket.on('end', () => this.close('connection closed by peer'));
+  }
+
+  get cipher(): FrameCipher | null {
+    return this.opts.cipher;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Bytes accepted by write() but not yet handed to the kernel. */
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Sends one control frame (already encoded as a plain frame); sealed when encrypting. Never dropped. */
+  sendFrame(frame: Buffer): void {
+    if (this.closed) return;
+    const out = this.encryptOutgoing && this.opts.cipher ? this.opts.cipher.seal(frame) : frame;
+    this.write(out, 1);
+  }
+
+  /** Sends a frame plain even when encrypting (type 199 answers). */
+  sendPlainFrame(frame: Buffer): void {
+    if (this.closed) return;
+    this.write(frame, 1);
+  }
+
+  /**
+   * Sends packets as frames of `type` in one socket write. Each packet i is at scratch[starts[i]],
+   * with at least 5 writable bytes before it (the header is written there, so sealing needs no copy).
+   * Returns false (and counts the drop) when the peer is too far behind.
+   */
+  sendPackets(type: number, scratch: Buffer, starts: ArrayLike<number>, lengths: ArrayLike<number>, count: number): boolean {
+    if (this.closed || count === 0) return false;
+    if (this.socket.writableLength > this.opts.highWaterBytes) {
+      this.stats.packetsDroppedQueueFull += count;
+      return false;
+    }
+    const cipher = this.encryptOutgoing ? this.opts.cipher : null;
+    const perFrame = cipher ? FRAME_HEADER_BYTES + ENCRYPTION_OVERHEAD_BYTES : FRAME_HEADER_BYTES;
+    let total = 0;
+    for (let i = 0; i < count; i++) total += lengths[i] + perFrame;
+    const out = Buffer.allocUnsafe(total);
+    let offset = 0;
+    for (let i = 0; i < count; i++) {
+      const start = starts[i] - FRAME_HEADER_BYTES;
+      const end = starts[i] + lengths[i];
+      writeFrameHeader(scratch, start, type, lengths[i]);
+      if (cipher) {
+        offset += cipher.sealInto(out, offset, scratch.subarray(start, end));
+      } else {
+        offset += scratch.copy(out, offset, start, end);
+      }
+    }
+    this.write(out, count);
+    return true;
+  }
+
+  close(reason: string, error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.handlers.onClose(reason, error);
+  }
+
+  private write(buf: Buffer, frames: number): void {
+    this.stats.bytesOut += buf.length;
+    this.stats.framesOut += frames;
+    this.socket.write(buf);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.stats.bytesIn += chunk.length;
+    this.arenaUsed = 0;
+    try {
+      this.reader.pushEach(chunk, this.onWireFrame);
+    } catch (err) {
+      if (err instanceof MalformedFrameError) {
+        this.close(err.message, err);
+        return;
+      }
+      throw err;
+    }
+    this.handlers.onChunkEnd?.();
+  }
+
+  private readonly onWireFrame = (type: number, payload: Buffer): void => {
+    if (this.closed) return;
+    this.stats.framesIn++;
+    const cipher = this.opts.cipher;
+    if (type !== 200 || cipher === null) {
+      this.handlers.onFrame(type, payload, false);
+      return;
+    }
+    if (this.arenaUsed + MAX_INNER_FRAME_BYTES > this.arena.length) {
+      this.handlers.onChunkEnd?.(); // hand on what the arena holds before reusing it
+      this.arenaUsed = 0;
+    }
+    let inner: Buffer;
+    try {
+      inner = cipher.open(payload, this.arena.subarray(this.arenaUsed));
+    } catch (err) {
+      if (err instanceof AuthenticationError || err instanceof MalformedFrameError) {
+        this.stats.decryptFailures++;
+        this.handlers.onDecryptFailed?.(err);
+        return;
+      }
+      throw err;
+    }
+    this.arenaUsed += inner.length;
+    this.handlers.onFrame(inner[4], inner.subarray(FRAME_HEADER_BYTES), true);
+  };
+}

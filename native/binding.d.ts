@@ -1,0 +1,44 @@
+// The raw exports of build/Release/tun.node (tun.c). Only tun.ts and tests use these directly.
+
+/**
+ * Errors from a failed syscall: `code` is the errno name ("EPERM"), `errno` the positive errno
+ * value, `syscall` what failed. Bad arguments throw a TypeError with code ERR_INVALID_ARG_TYPE.
+ */
+export interface NativeErrnoError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+export interface NativePoller {
+  /** Stops polling and releases the buffers and callback. Idempotent; safe inside onBatch. */
+  stop(): void;
+}
+
+export interface NativeBinding {
+  /** Opens /dev/net/tun (non-blocking, close-on-exec) and attaches IFF_TUN | IFF_NO_PI `name`. */
+  open(name: string): { fd: number; name: string };
+  close(fd: number): void;
+  /**
+   * Polls `fd` for readability; per event reads packets until EAGAIN, until `lengths` is full,
+   * or until fewer than headroom + maxPacketBytes bytes of `scratch` remain. Packet i lands at
+   * p_i + headroom with p_0 = 0 and p_{i+1} = p_i + headroom + lengths[i]. Then onBatch(count)
+   * if count > 0. A read error stops the poller and calls onBatch(-errno). `fd` must be
+   * non-blocking. Packets longer than maxPacketBytes are dropped.
+   */
+  startReading(
+    fd: number,
+    scratch: Uint8Array,
+    lengths: Int32Array,
+    headroom: number,
+    maxPacketBytes: number,
+    onBatch: (count: number) => void,
+  ): NativePoller;
+  /**
+   * One write() per packet for packets[0..count). Returns how many were written; stops at
+   * EAGAIN, skips packets the kernel rejects (EINVAL, EIO, ...), throws on EBADF.
+   */
+  writePackets(fd: number, packets: readonly Uint8Array[], count: number): number;
+  /** SO_PEERCRED of a connected Unix socket. */
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
+}

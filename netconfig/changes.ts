@@ -1,0 +1,97 @@
+// The undoable system changes the tunnel makes (NetChange), their human-readable form, and their validation when read back.
+import { isAbsolute } from 'node:path';
+import {
+  checkInterfaceName,
+  checkIPv4Interface,
+  checkIPv4Network,
+  checkNftTableName,
+  checkSysctlKey,
+  checkSysctlValue,
+} from './validate';
+
+/** Suffix of the copy of a resolv.conf file kept while ours is in place. */
+export const RESOLV_BACKUP_SUFFIX = '.4over6-backup';
+
+export type NetChange =
+  | { kind: 'link-address'; dev: string; cidr: string }
+  | { kind: 'link-up'; dev: string }
+  | { kind: 'link-mtu'; dev: string; previous: number }
+  | { kind: 'route'; dest: string; dev: string }
+  /**
+   * DNS by replacing a resolv.conf file; the original is moved to backupPath (= path + RESOLV_BACKUP_SUFFIX).
+   * created: there was no file at path before, so undo removes ours instead of restoring a backup.
+   */
+  | { kind: 'resolv-conf'; path: string; backupPath: string; created?: boolean }
+  /** systemd-resolved per-link DNS; undone by `resolvectl revert <dev>`. */
+  | { kind: 'resolved-dns'; dev: string }
+  | { kind: 'nft-table'; family: 'inet' | 'ip'; name: string }
+  | { kind: 'sysctl'; key: string; previous: string };
+
+export type NetChangeKind = NetChange['kind'];
+
+/** One line for a UI listing "what the helper changed". */
+export function describeChange(change: NetChange): string {
+  switch (change.kind) {
+    case 'link-address':
+      return `address ${change.cidr} on ${change.dev}`;
+    case 'link-up':
+      return `${change.dev} brought up`;
+    case 'link-mtu':
+      return `MTU of ${change.dev} changed (was ${change.previous})`;
+    case 'route':
+      return `route ${change.dest} via ${change.dev}`;
+    case 'resolv-conf':
+      return change.created ? `DNS servers written to new ${change.path}` : `DNS servers written to ${change.path} (original in ${change.backupPath})`;
+    case 'resolved-dns':
+      return `systemd-resolved DNS on ${change.dev}`;
+    case 'nft-table':
+      return `nftables table ${change.family} ${change.name}`;
+    case 'sysctl':
+      return `sysctl ${change.key} changed (was ${change.previous})`;
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Validates a change read back from a journal. Every field is re-checked because undo turns it into
+ * commands and file operations; throws a descriptive error for anything malformed.
+ */
+export function parseChange(value: unknown): NetChange {
+  if (!isRecord(value)) throw new Error('change is not an object');
+  switch (value.kind) {
+    case 'link-address':
+      return { kind: 'link-address', dev: checkInterfaceName(value.dev), cidr: checkIPv4Interface(value.cidr) };
+    case 'link-up':
+      return { kind: 'link-up', dev: checkInterfaceName(value.dev) };
+    case 'link-mtu': {
+      // The previous MTU is whatever the kernel had (loopback: 65536), so it is only checked for sanity.
+      const previous = value.previous;
+      if (typeof previous !== 'number' || !Number.isInteger(previous) || previous < 68 || previous > 0x7fffffff) {
+        throw new Error(`invalid previous MTU ${JSON.stringify(previous)}`);
+      }
+      return { kind: 'link-mtu', dev: checkInterfaceName(value.dev), previous };
+    }
+    case 'route':
+      return { kind: 'route', dest: checkIPv4Network(value.dest, 'route destination'), dev: checkInterfaceName(value.dev) };
+    case 'resolv-conf': {
+      const { path, backupPath, created } = value;
+      if (typeof path !== 'string' || !isAbsolute(path) || path.includes('\0')) throw new Error(`invalid resolv.conf path ${JSON.stringify(path)}`);
+      // Undo renames backupPath over path, so only ever accept the pair we create ourselves.
+      if (backupPath !== path + RESOLV_BACKUP_SUFFIX) throw new Error(`invalid resolv.conf backup path ${JSON.stringify(backupPath)}`);
+      if (created !== undefined && typeof created !== 'boolean') throw new Error('invalid resolv-conf created flag');
+      return created ? { kind: 'resolv-conf', path, backupPath, created } : { kind: 'resolv-conf', path, backupPath };
+    }
+    case 'resolved-dns':
+      return { kind: 'resolved-dns', dev: checkInterfaceName(value.dev) };
+    case 'nft-table':
+      if (value.family !== 'inet' && value.family !== 'ip') throw new Error(`invalid nft family ${JSON.stringify(value.family)}`);
+      return { kind: 'nft-table', family: value.family, name: checkNftTableName(value.name) };
+    case 'sysctl':
+      return { kind: 'sysctl', key: checkSysctlKey(value.key), previous: checkSysctlValue(value.previous) };
+    default:
+      throw new Error(`unknown change kind ${JSON.stringify(value.kind)}`);
+  }
+}

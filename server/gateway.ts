@@ -1,0 +1,334 @@
+// The gateway: accepts clients, leases addresses, forwards between client links and the TUN device,
+// runs the heartbeat sweep. No process wiring here (see main.ts), so tests can drive it directly.
+//
+// Lifecycle of a session: accept -> lease (or refuse: pool exhausted) -> IP request/response ->
+// data both ways + heartbeats -> close (peer, malformed frame, heartbeat timeout, shutdown) -> lease returned.
+import net from 'node:net';
+import type { Logger } from '../log/logger';
+import { RateLimitedLog } from '../log/logger';
+import { FrameLink } from '../link/frame-link';
+import { ipv4Destination, ipv4Source, isIPv4Packet } from '../link/ipv4';
+import type { PacketDevice } from '../link/packet-device';
+import { intToIpv4, ipv4ToInt, type ServerConfig } from '../protocol/config';
+import { FrameCipher, MAX_INNER_FRAME_BYTES } from '../protocol/crypto';
+import { FRAME_HEADER_BYTES, MessageType } from '../protocol/frame';
+import { HEARTBEAT_FRAME, UNSUPPORTED_FRAME, encodeIpResponse } from '../protocol/messages';
+import { AddressPool } from './address-pool';
+import { Session, type SessionId } from './session';
+
+const TUN_BATCH_PACKETS = 64;
+const TUN_READ_PACKET_BYTES = 2048;
+const UNSUPPORTED_ANSWER_INTERVAL_MS = 1000;
+const SWEEP_INTERVAL_MS = 1000; // protocol.md "Session behaviour": a 1 s tick
+
+export interface GatewayMetrics {
+  sessions: number;
+  leasesFree: number;
+  leasesInUse: number;
+  accepted: number;
+  closed: number;
+  bytesUp: number;
+  packetsUp: number;
+  bytesDown: number;
+  packetsDown: number;
+  malformedFrames: number;
+  decryptFailures: number;
+  poolExhausted: number;
+  plaintextRefused: number;
+  heartbeatEvictions: number;
+  drops: {
+    spoofedSource: number;
+    notIpv4: number;
+    noSession: number;
+    peerTooSlow: number;
+    tunWriteFailed: number;
+    tooLargeToEncrypt: number;
+  };
+}
+
+export interface GatewayOptions {
+  config: ServerConfig;
+  tun: PacketDevice;
+  log: Logger;
+  now?: () => number;
+}
+
+export class Gateway {
+  private readonly server: net.Server;
+  private readonly pool: AddressPool;
+  private readonly cipher: FrameCipher | null;
+  private readonly byLease = new Map<number, Session>();
+  private readonly sessions = new Set<Session>();
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly limited: RateLimitedLog;
+  private nextId = 1;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly touched: Session[] = [];
+  private readonly tunWrites: Buffer[] = [];
+  private stopped = false;
+  private readonly m = {
+    accepted: 0, closed: 0, bytesUp: 0, packetsUp: 0, bytesDown: 0, packetsDown: 0, malformedFrames: 0,
+    decryptFailures: 0, poolExhausted: 0, plaintextRefused: 0, heartbeatEvictions: 0,
+    spoofedSource: 0, notIpv4: 0, noSession: 0, tunWriteFailed: 0, tooLargeToEncrypt: 0,
+  };
+
+  constructor(private readonly opts: GatewayOptions) {
+    const { config } = opts;
+    this.now = opts.now ?? (() => performance.now());
+    this.log = opts.log;
+    this.limited = new RateLimitedLog((msg) => this.log.warn(msg));
+    this.pool = new AddressPool(config.poolFirst, config.poolLast, [ipv4ToInt(config.gateway)]);
+    this.cipher = config.key ? new FrameCipher(config.key) : null;
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  async listen(): Promise<net.AddressInfo> {
+    const { listenAddress, port } = this.opts.config;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: listenAddress, port, ipv6Only: listenAddress === '::' ? false : undefined }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.opts.tun.startReading(this.onTunBatch, {
+      headroom: FRAME_HEADER_BYTES,
+      maxBatch: TUN_BATCH_PACKETS,
+      maxPacketBytes: TUN_READ_PACKET_BYTES,
+      onError: (err) => this.log.error(`TUN read failed: ${err.message}`),
+    });
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    const address = this.server.address() as net.AddressInfo;
+    this.log.info(`listening on [${address.address}]:${address.port}, TUN ${this.opts.tun.name}, pool of ${this.pool.freeCount}, encryption ${this.cipher ? (this.opts.config.requireEncryption ? 'required' : 'optional') : 'off'}`);
+    return address;
+  }
+
+  /** Closes every session and stops listening. The TUN device belongs to the caller. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.opts.tun.stopReading();
+    for (const s of [...this.sessions]) s.link.close('server shutting down');
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  metrics(): GatewayMetrics {
+    const m = this.m;
+    let peerTooSlow = 0;
+    for (const s of this.sessions) peerTooSlow += s.link.stats.packetsDroppedQueueFull;
+    return {
+      sessions: this.sessions.size,
+      leasesFree: this.pool.freeCount,
+      leasesInUse: this.pool.leasedCount,
+      accepted: m.accepted, closed: m.closed,
+      bytesUp: m.bytesUp, packetsUp: m.packetsUp, bytesDown: m.bytesDown, packetsDown: m.packetsDown,
+      malformedFrames: m.malformedFrames, decryptFailures: m.decryptFailures, poolExhausted: m.poolExhausted,
+      plaintextRefused: m.plaintextRefused, heartbeatEvictions: m.heartbeatEvictions,
+      drops: {
+        spoofedSource: m.spoofedSource, notIpv4: m.notIpv4, noSession: m.noSession,
+        peerTooSlow: peerTooSlow + this.closedPeerTooSlow, tunWriteFailed: m.tunWriteFailed, tooLargeToEncrypt: m.tooLargeToEncrypt,
+      },
+    };
+  }
+
+  private closedPeerTooSlow = 0;
+
+  // ---- accept and per-session input ------------------------------------------------------------
+
+  private accept(socket: net.Socket): void {
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    const lease = this.pool.lease();
+    if (lease === null) {
+      this.m.poolExhausted++;
+      this.log.warn(`refused [${peer}]: address pool exhausted (${this.pool.leasedCount} leased)`);
+      socket.destroy();
+      return;
+    }
+    this.m.accepted++;
+    const id = this.nextId++ as SessionId;
+    const leaseText = intToIpv4(lease);
+    // The link is created before the session object it reports to; handlers look the session up lazily.
+    let session!: Session;
+    const link = new FrameLink(socket, {
+      cipher: this.cipher,
+      encryptOutgoing: false,
+      highWaterBytes: this.opts.config.maxQueueBytes,
+    }, {
+      onFrame: (type, payload, encrypted) => this.onFrame(session, type, payload, encrypted),
+      onChunkEnd: () => this.flushTunWrites(),
+      onDecryptFailed: (err) => this.onDecryptFailed(session, err),
+      onClose: (reason, err) => this.onSessionClosed(session, reason, err),
+    });
+    session = new Session(id, lease, leaseText, peer, link, this.now());
+    this.sessions.add(session);
+    this.byLease.set(lease, session);
+    this.log.info(`accepted ${session.label}`);
+  }
+
+  private onFrame(s: Session, type: number, payload: Buffer, encrypted: boolean): void {
+    if (encrypted && !s.encrypting) {
+      s.encrypting = true;
+      s.link.encryptOutgoing = true;
+      this.log.info(`${s.label}: encryption on`);
+    }
+    if (type === MessageType.Encrypted) {
+      // Only reached without a key: tell the client we cannot decrypt (at most once per second).
+      this.answerUnsupported(s);
+      return;
+    }
+    if (!encrypted && this.cipher && this.opts.config.requireEncryption && isClientMessage(type)) {
+      this.m.plaintextRefused++;
+      s.link.close('client sent plaintext but this server requires encryption (require_encryption: true)');
+      return;
+    }
+    switch (type) {
+      case MessageType.DataUp:
+        this.onDataUp(s, payload);
+        return;
+      case MessageType.Heartbeat:
+        s.lastHeartbeatReceivedMs = this.now();
+        return;
+      case MessageType.IpRequest:
+        if (!s.requestedAddress) this.log.info(`${s.label}: leased ${s.leaseText}`);
+        s.requestedAddress = true;
+        s.link.sendFrame(encodeIpResponse({ address: s.leaseText, route: '0.0.0.0', dns: this.opts.config.dns }));
+        return;
+      case MessageType.Unsupported:
+        // The client cannot decrypt: legacy servers stop encrypting; we only do so when allowed.
+        if (s.encrypting && this.opts.config.requireEncryption) {
+          s.link.close('client answered 199 (cannot decrypt) and this server requires encryption');
+        } else if (s.encrypting) {
+          s.encrypting = false;
+          s.link.encryptOutgoing = false;
+        }
+        return;
+      default:
+        return; // unknown types are ignored, as legacy peers do
+    }
+  }
+
+  private onDataUp(s: Session, packet: Buffer): void {
+    if (!isIPv4Packet(packet, 0, packet.length)) {
+      this.m.notIpv4++;
+      return;
+    }
+    if (ipv4Source(packet, 0) !== s.lease) {
+      this.m.spoofedSource++;
+      s.counters.droppedSpoofed++;
+      this.limited.event(`spoof:${s.id}`, `${s.label}: dropped packet from ${intToIpv4(ipv4Source(packet, 0))}, not its lease`);
+      return;
+    }
+    s.counters.packetsUp++;
+    s.counters.bytesUp += packet.length;
+    this.tunWrites.push(packet);
+  }
+
+  private flushTunWrites(): void {
+    const n = this.tunWrites.length;
+    if (n === 0) return;
+    const written = this.opts.tun.writePackets(this.tunWrites, n);
+    for (let i = 0; i < written; i++) this.m.bytesUp += this.tunWrites[i].length;
+    this.m.packetsUp += written;
+    this.m.tunWriteFailed += n - written;
+    this.tunWrites.length = 0;
+  }
+
+  private onDecryptFailed(s: Session, err: Error): void {
+    this.m.decryptFailures++;
+    this.limited.event(`decrypt:${s.id}`, `${s.label}: dropped a frame that failed decryption (${err.message})`);
+    this.answerUnsupported(s);
+  }
+
+  private answerUnsupported(s: Session): void {
+    const t = this.now();
+    if (t - s.lastUnsupportedSentMs < UNSUPPORTED_ANSWER_INTERVAL_MS) return;
+    s.lastUnsupportedSentMs = t;
+    s.link.sendPlainFrame(UNSUPPORTED_FRAME);
+  }
+
+  private onSessionClosed(s: Session, reason: string, err?: Error): void {
+    if (!this.sessions.delete(s)) return;
+    this.byLease.delete(s.lease);
+    this.pool.release(s.lease);
+    this.m.closed++;
+    this.closedPeerTooSlow += s.link.stats.packetsDroppedQueueFull;
+    if (err && err.name === 'MalformedFrameError') this.m.malformedFrames++;
+    this.limited.forget(`spoof:${s.id}`);
+    this.limited.forget(`decrypt:${s.id}`);
+    const c = s.counters;
+    const line = `closed ${s.label}: ${reason} (up ${c.packetsUp} pkts/${c.bytesUp} B, down ${c.packetsDown} pkts/${c.bytesDown} B); lease returned`;
+    if (err && err.name === 'MalformedFrameError') this.log.warn(line);
+    else this.log.info(line);
+  }
+
+  // ---- TUN -> clients ----------------------------------------------------------------------------
+
+  private readonly onTunBatch = (scratch: Buffer, lengths: Int32Array, count: number): void => {
+    let p = 0;
+    const touched = this.touched;
+    for (let i = 0; i < count; i++) {
+      const len = lengths[i];
+      const start = p + FRAME_HEADER_BYTES;
+      p = start + len;
+      if (!isIPv4Packet(scratch, start, len)) {
+        this.m.notIpv4++;
+        continue;
+      }
+      const s = this.byLease.get(ipv4Destination(scratch, start));
+      if (s === undefined) {
+        this.m.noSession++;
+        continue;
+      }
+      if (len + FRAME_HEADER_BYTES > MAX_INNER_FRAME_BYTES && s.encrypting) {
+        this.m.tooLargeToEncrypt++;
+        continue;
+      }
+      if (s.pendingCount === 0) touched.push(s);
+      s.pendingStarts[s.pendingCount] = start;
+      s.pendingLengths[s.pendingCount] = len;
+      s.pendingCount++;
+    }
+    for (const s of touched) {
+      const n = s.pendingCount;
+      s.pendingCount = 0;
+      if (s.link.sendPackets(MessageType.DataDown, scratch, s.pendingStarts, s.pendingLengths, n)) {
+        s.counters.packetsDown += n;
+        this.m.packetsDown += n;
+        for (let i = 0; i < n; i++) {
+          s.counters.bytesDown += s.pendingLengths[i];
+          this.m.bytesDown += s.pendingLengths[i];
+        }
+      }
+    }
+    touched.length = 0;
+  };
+
+  // ---- heartbeats ----------------------------------------------------------------------------------
+
+  private sweep(): void {
+    const t = this.now();
+    const intervalMs = this.opts.config.heartbeatIntervalS * 1000;
+    const timeoutMs = this.opts.config.heartbeatTimeoutS * 1000;
+    for (const s of [...this.sessions]) {
+      if (t - s.lastHeartbeatReceivedMs > timeoutMs) {
+        this.m.heartbeatEvictions++;
+        s.link.close(`no heartbeat for ${Math.round((t - s.lastHeartbeatReceivedMs) / 1000)} s (timeout ${this.opts.config.heartbeatTimeoutS} s)`);
+        continue;
+      }
+      if (t - s.lastHeartbeatSentMs >= intervalMs) {
+        s.lastHeartbeatSentMs = t;
+        s.link.sendFrame(HEARTBEAT_FRAME);
+      }
+    }
+  }
+}
+
+function isClientMessage(type: number): boolean {
+  return type === MessageType.IpRequest || type === MessageType.DataUp || type === MessageType.Heartbeat;
+}

@@ -1,0 +1,293 @@
+// The whole packet pipeline without root: our gateway and our client engine over real TCP on [::1],
+// each with a queue-backed fake TUN. Real frames, real encryption, real timers (shortened).
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, test } from 'node:test';
+import { createLogger } from '../log/logger';
+import { type ServerConfig, parseServerConfig } from '../protocol/config';
+import { parseUuid } from '../protocol/crypto';
+import { FrameReader, MessageType, encodeFrame } from '../protocol/frame';
+import { IP_REQUEST_FRAME, parseIpResponse } from '../protocol/messages';
+import { Gateway } from '../server/gateway';
+import { type TunnelProfile, TunnelEngine, connectTcpOverIpv6, systemClock } from '../helper/tunnel-engine';
+import type { TunnelState } from '../contract/tunnel-state';
+import { FakeTun, ipv4Packet } from './support/fake-tun';
+
+const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
+const quiet = createLogger({ level: 'error' });
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+function serverConfig(extra = '', pk: string | null = UUID): ServerConfig {
+  const { config } = parseServerConfig(`listen_address: "::1"
+port: 5555
+gateway: "198.18.0.1"
+address_range: "198.18.0.2-198.18.0.250"
+netmask: "255.255.255.0"
+dns0: "198.18.0.1"
+dns1: "198.18.0.53"
+dns2: "0.0.0.0"
+${pk ? `pk: "${pk}"` : ''}
+${extra}`);
+  config.port = 0; // let the kernel choose
+  return config;
+}
+
+async function startGateway(config: ServerConfig) {
+  const tun = new FakeTun('srv0');
+  const gateway = new Gateway({ config, tun, log: quiet });
+  const address = await gateway.listen();
+  cleanups.push(() => gateway.close());
+  return { gateway, tun, port: address.port };
+}
+
+class RecordingNet {
+  readonly calls: string[] = [];
+  async addAddress(dev: string, a: string, p: number) { this.calls.push(`addr ${dev} ${a}/${p}`); }
+  async setMtu(dev: string, mtu: number) { this.calls.push(`mtu ${dev} ${mtu}`); }
+  async setUp(dev: string) { this.calls.push(`up ${dev}`); }
+  async addDefaultRoute(dev: string) { this.calls.push(`default ${dev}`); }
+  async setDns(dev: string, servers: string[]) { this.calls.push(`dns ${dev} ${servers.join(',')}`); }
+  async undoAll() { this.calls.push('undo'); }
+}
+
+function startClient(port: number, overrides: Partial<TunnelProfile> = {}) {
+  const tun = new FakeTun('cli0');
+  const netcfg = new RecordingNet();
+  const profile: TunnelProfile = {
+    server: '::1', port, key: parseUuid(UUID), allowPlaintext: false, mtu: 1500, prefixLength: 24,
+    defaultRoute: true, dns: true, tunName: 'cli0', autoReconnect: false, ...overrides,
+  };
+  const engine = new TunnelEngine(profile, {
+    openTun: () => tun, net: netcfg, resolveHost: async () => '::1', connectTcp: connectTcpOverIpv6,
+    clock: systemClock, log: quiet,
+  }, { ipRequestIntervalMs: 300, tickMs: 100 });
+  const states: TunnelState[] = [];
+  engine.on('state', (s) => states.push(s));
+  engine.connect();
+  cleanups.push(() => engine.disconnect());
+  return { engine, tun, netcfg, states };
+}
+
+async function connected(engine: TunnelEngine) {
+  const s = await engine.settled();
+  assert.equal(s.kind, 'connected', JSON.stringify(s));
+  if (s.kind !== 'connected') throw new Error('unreachable');
+  return s;
+}
+
+for (const encrypted of [false, true]) {
+  test(`${encrypted ? 'encrypted' : 'plain'}: lease, configure, forward both ways, disconnect undoes`, async () => {
+    const { gateway, tun: serverTun, port } = await startGateway(serverConfig('', encrypted ? UUID : null));
+    const { engine, tun, netcfg, states } = startClient(port, { key: encrypted ? parseUuid(UUID) : null });
+    const s = await connected(engine);
+    assert.deepEqual(states.map((x) => x.kind === 'connecting' ? `connecting:${x.phase}` : x.kind),
+      ['connecting:resolving', 'connecting:tcp', 'connecting:awaiting-ip', 'connected']);
+    assert.equal(s.lease.address, '198.18.0.2');
+    assert.deepEqual(s.lease.dns, ['198.18.0.1', '198.18.0.53']);
+    assert.deepEqual(netcfg.calls, ['addr cli0 198.18.0.2/24', 'mtu cli0 1500', 'up cli0', 'default cli0', 'dns cli0 198.18.0.1,198.18.0.53']);
+
+    // Upstream: a batch of 100 packets, sizes up to the MTU, arrives in order at the server TUN.
+    const up = Array.from({ length: 100 }, (_, i) => ipv4Packet('198.18.0.2', '198.18.0.1', (i * 37) % 1472, i));
+    tun.inject(up);
+    const got = await serverTun.waitForWritten(100);
+    assert.deepEqual(got.map((p) => p.toString('hex')), up.map((p) => p.toString('hex')));
+
+    // Downstream: to the lease goes to this client; to an unleased address is dropped and counted.
+    const down = Array.from({ length: 70 }, (_, i) => ipv4Packet('198.18.0.1', '198.18.0.2', 1472 - i, 255 - i));
+    serverTun.inject([...down, ipv4Packet('198.18.0.1', '198.18.0.99')]);
+    const recv = await tun.waitForWritten(70);
+    assert.deepEqual(recv.map((p) => p.toString('hex')), down.map((p) => p.toString('hex')));
+    const m = gateway.metrics();
+    assert.equal(m.packetsUp, 100);
+    assert.equal(m.packetsDown, 70);
+    assert.equal(m.drops.noSession, 1);
+
+    await engine.disconnect();
+    assert.equal(engine.state.kind, 'idle');
+    assert.equal(netcfg.calls.at(-1), 'undo');
+    assert.ok(tun.closed);
+  });
+}
+
+test('a spoofed source address is dropped and counted, the session keeps working', async () => {
+  const { gateway, tun: serverTun, port } = await startGateway(serverConfig());
+  const { engine, tun } = startClient(port);
+  await connected(engine);
+  tun.inject([ipv4Packet('198.18.0.77', '198.18.0.1'), ipv4Packet('198.18.0.2', '198.18.0.1')]);
+  await serverTun.waitForWritten(1);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(serverTun.written.length, 1);
+  assert.equal(gateway.metrics().drops.spoofedSource, 1);
+});
+
+test('IPv6 packets from the client TUN are not sent (the tunnel carries IPv4 only)', async () => {
+  const { tun: serverTun, port } = await startGateway(serverConfig());
+  const { engine, tun } = startClient(port);
+  await connected(engine);
+  const v6 = Buffer.alloc(60);
+  v6[0] = 0x60;
+  tun.inject([v6, ipv4Packet('198.18.0.2', '198.18.0.1')]);
+  await serverTun.waitForWritten(1);
+  assert.equal(engine.stats.droppedNotIpv4, 1);
+});
+
+test('wrong key: reported as a wrong key, quickly, not a hang', async () => {
+  const { port } = await startGateway(serverConfig());
+  const started = Date.now();
+  const { engine } = startClient(port, { key: parseUuid('bbde0d1c-083b-4f20-9cce-000000000000') });
+  const s = await engine.settled();
+  assert.equal(s.kind, 'failed');
+  if (s.kind === 'failed') {
+    assert.equal(s.failure.reason, 'wrong-key');
+    assert.match(s.failure.message, /another key/);
+  }
+  assert.ok(Date.now() - started < 5000);
+});
+
+test('keyed client against a keyless server: wrong key, from the 199 answer', async () => {
+  const { port } = await startGateway(serverConfig('', null));
+  const { engine } = startClient(port);
+  const s = await engine.settled();
+  assert.equal(s.kind === 'failed' && s.failure.reason, 'wrong-key');
+});
+
+test('keyed client against a keyless server with allow_plaintext: falls back and connects', async () => {
+  const { port } = await startGateway(serverConfig('', null));
+  const { engine } = startClient(port, { allowPlaintext: true });
+  await connected(engine);
+});
+
+test('plaintext client against a server that requires encryption: refused, with that reason', async () => {
+  const { gateway, port } = await startGateway(serverConfig());
+  const { engine } = startClient(port, { key: null });
+  const s = await engine.settled();
+  assert.equal(s.kind === 'failed' && s.failure.reason, 'plaintext-refused');
+  assert.equal(gateway.metrics().plaintextRefused, 1);
+});
+
+test('require_encryption: false lets plaintext clients in beside encrypted ones', async () => {
+  const { port } = await startGateway(serverConfig('require_encryption: false'));
+  const a = startClient(port, { key: null });
+  const b = startClient(port);
+  await connected(a.engine);
+  await connected(b.engine);
+});
+
+test('a malformed frame closes that one connection; another client keeps working', async () => {
+  const { gateway, tun: serverTun, port } = await startGateway(serverConfig('', null));
+  const good = startClient(port, { key: null });
+  await connected(good.engine);
+  const bad = net.connect({ host: '::1', port });
+  await new Promise((r) => bad.once('connect', r));
+  bad.resume(); // read the IP response, so the server's close is seen
+  const closed = new Promise((r) => bad.once('close', r));
+  bad.write(IP_REQUEST_FRAME);
+  bad.write(Buffer.from('ffff000066', 'hex'));
+  await closed;
+  assert.equal(gateway.metrics().malformedFrames, 1);
+  good.tun.inject([ipv4Packet('198.18.0.2', '198.18.0.1')]);
+  await serverTun.waitForWritten(1);
+  assert.equal(gateway.metrics().sessions, 1);
+});
+
+test('pool of 2, three clients: the third is refused, the first two keep working', async () => {
+  const config = serverConfig('', null);
+  config.poolLast = config.poolFirst + 1;
+  const { gateway, tun: serverTun, port } = await startGateway(config);
+  const a = startClient(port, { key: null });
+  const b = startClient(port, { key: null });
+  const sa = await connected(a.engine);
+  const sb = await connected(b.engine);
+  const c = startClient(port, { key: null });
+  const sc = await c.engine.settled();
+  assert.equal(sc.kind, 'failed');
+  assert.equal(gateway.metrics().poolExhausted, 1);
+  a.tun.inject([ipv4Packet(sa.lease.address, '198.18.0.1')]);
+  b.tun.inject([ipv4Packet(sb.lease.address, '198.18.0.1')]);
+  await serverTun.waitForWritten(2);
+});
+
+test('a client that never sends an IP request or heartbeat is evicted and its lease returned', async () => {
+  const { gateway, port } = await startGateway(serverConfig('heartbeat_interval: 1\nheartbeat_timeout: 2', null));
+  const silent = net.connect({ host: '::1', port });
+  await new Promise((r) => silent.once('connect', r));
+  silent.resume();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(gateway.metrics().sessions, 1);
+  const free = gateway.metrics().leasesFree;
+  await new Promise((r) => silent.once('close', r));
+  const m = gateway.metrics();
+  assert.equal(m.heartbeatEvictions, 1);
+  assert.equal(m.sessions, 0);
+  assert.equal(m.leasesFree, free + 1);
+});
+
+test('the server sends heartbeats; the legacy byte format is what arrives on the wire', async () => {
+  const { port } = await startGateway(serverConfig('heartbeat_interval: 1\nheartbeat_timeout: 5', null));
+  const sock = net.connect({ host: '::1', port });
+  const reader = new FrameReader();
+  const seen: number[] = [];
+  let lease = '';
+  const raw: Buffer[] = [];
+  sock.on('data', (c) => raw.push(Buffer.from(c)) && reader.push(c).forEach((f) => {
+    seen.push(f.type);
+    if (f.type === MessageType.IpResponse) lease = parseIpResponse(f.payload).address;
+  }));
+  await new Promise((r) => sock.once('connect', r));
+  sock.write(encodeFrame(MessageType.IpRequest));
+  await new Promise((r) => setTimeout(r, 2600)); // first heartbeat 1-2 s after accept (1 s sweep)
+  sock.destroy();
+  assert.equal(lease, '198.18.0.2');
+  assert.ok(seen.includes(MessageType.Heartbeat), `saw ${seen.join(',')}`);
+  assert.ok(Buffer.concat(raw).includes(Buffer.from('0500000068', 'hex')));
+});
+
+test('the client notices a silent server (heartbeat timeout) and reconnects when allowed', async () => {
+  const { port } = await startGateway(serverConfig('heartbeat_interval: 60\nheartbeat_timeout: 120', null));
+  const tun = new FakeTun('cli0');
+  const engine = new TunnelEngine({
+    server: '::1', port, key: null, allowPlaintext: false, mtu: 1500, prefixLength: 24,
+    defaultRoute: false, dns: false, tunName: 'cli0', autoReconnect: true,
+  }, {
+    openTun: () => tun, net: new RecordingNet(), resolveHost: async () => '::1', connectTcp: connectTcpOverIpv6,
+    clock: systemClock, log: quiet,
+  }, { tickMs: 100, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400 });
+  cleanups.push(() => engine.disconnect());
+  const kinds: string[] = [];
+  engine.on('state', (s) => kinds.push(s.kind === 'reconnecting' ? `reconnecting:${s.lastFailure.reason}` : s.kind));
+  engine.connect();
+  await connected(engine);
+  // Server heartbeats come every 60 s: the client gives up after 0.4 s and reconnects (1 s backoff).
+  await new Promise((r) => setTimeout(r, 1800));
+  assert.ok(kinds.includes('reconnecting:heartbeat-lost'), kinds.join(' '));
+  assert.ok(kinds.lastIndexOf('connected') > kinds.indexOf('reconnecting:heartbeat-lost'), kinds.join(' '));
+  assert.equal(engine.stats.reconnects >= 1, true);
+});
+
+test('no IP response: the client resends and gives up after 5 tries with a clear error', async () => {
+  const silentServer = net.createServer((s) => s.on('data', () => undefined));
+  await new Promise<void>((r) => silentServer.listen({ host: '::1', port: 0 }, r));
+  cleanups.push(() => new Promise((r) => silentServer.close(r)));
+  const requests: number[] = [];
+  silentServer.on('connection', (s) => {
+    const reader = new FrameReader();
+    s.on('data', (c) => reader.push(c).forEach((f) => requests.push(f.type)));
+  });
+  const { engine } = startClient((silentServer.address() as net.AddressInfo).port, { key: null });
+  const s = await engine.settled();
+  assert.equal(s.kind === 'failed' && s.failure.reason, 'no-ipv4-offered');
+  assert.deepEqual(requests, [100, 100, 100, 100, 100]);
+});
+
+test('server unreachable: refused connection is reported as unreachable', async () => {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen({ host: '::1', port: 0 }, r));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  const { engine } = startClient(port);
+  const s = await engine.settled();
+  assert.equal(s.kind === 'failed' && s.failure.reason, 'server-unreachable');
+});

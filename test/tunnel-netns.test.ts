@@ -1,0 +1,232 @@
+// End to end with real devices: our gateway (dist/server/main.js) and our CLI client (dist/helper/cli.js)
+// in two network namespaces joined by a veth pair. Needs root.
+//
+//   [ns client]  4o6c0 (TUN, 198.18.0.x)          [ns server]  4o6s0 (TUN, 198.18.0.1/24)
+//        cli.js ---- veth0 fd00:..::1 ======= veth0 fd00:..::2 ---- main.js :5555
+//
+// Ping and TCP transfers go through the TUN devices; DNS is written to a file the test passes.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
+
+const DIST = join(__dirname, '..');
+const SERVER = join(DIST, 'server', 'main.js');
+const CLI = join(DIST, 'helper', 'cli.js');
+const TRANSFER = join(DIST, 'test', 'support', 'transfer.js');
+const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
+const MB = 1024 * 1024;
+const isRoot = process.getuid?.() === 0;
+
+/** A child process with its output collected, for waiting on log lines. */
+class Proc {
+  out = '';
+  exitCode: number | null = null;
+  readonly exited: Promise<number>;
+  constructor(readonly child: ChildProcess, readonly label: string) {
+    child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (this.out += c.toString()));
+    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+      this.exitCode = code ?? (signal ? 128 : 1);
+      resolve(this.exitCode);
+    }));
+  }
+  async waitFor(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    await waitFor(() => re.test(this.out) || this.exitCode !== null, { timeoutMs, what: `${this.label} to print ${re}` });
+    const m = this.out.match(re);
+    if (!m) throw new Error(`${this.label} exited (${this.exitCode}) before printing ${re}:\n${this.out}`);
+    return m;
+  }
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    if (this.exitCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+describe('tunnel through real TUN devices in namespaces', { skip: !isRoot && 'needs root' }, () => {
+  let net: TwoHostNet;
+  let dir: string;
+  const procs: Proc[] = [];
+
+  before(async () => {
+    await cleanupStaleNamespaces();
+    net = await createTwoHostNet('tun');
+    dir = mkdtempSync(join(tmpdir(), '4o6-e2e-'));
+  });
+  after(async () => {
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    await net?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function writeServerConfig(name: string, extra: string, pk: string | null, range: string): string {
+    const path = join(dir, name);
+    writeFileSync(path, `listen_address: "::"
+port: 5555
+gateway: "198.18.0.1"
+address_range: "${range}"
+netmask: "255.255.255.0"
+dns0: "198.18.0.53"
+dns1: "198.18.0.54"
+dns2: "0.0.0.0"
+tun_name: "4o6s0"
+${pk ? `pk: "${pk}"` : ''}
+${extra}
+`);
+    return path;
+  }
+
+  async function startServer(extra = '', pk: string | null = UUID, range = '198.18.0.2-198.18.0.250'): Promise<Proc> {
+    const config = writeServerConfig(`server-${procs.length}.yaml`, extra, pk, range);
+    const p = new Proc(net.spawn(net.server, process.execPath, [SERVER, '-c', config]), 'server');
+    procs.push(p);
+    await p.waitFor(/listening on/);
+    return p;
+  }
+
+  function startClient(args: string[], tag = String(procs.length)): Proc {
+    const p = new Proc(net.spawn(net.client, process.execPath, [
+      CLI, 'connect', '--server', net.serverAddress, '--port', '5555',
+      '--journal', join(dir, `journal-${tag}.jsonl`), '--stats-interval', '1', ...args,
+    ]), `client ${tag}`);
+    procs.push(p);
+    return p;
+  }
+
+  async function ping(ns: string, target: string, extra: string[] = []): Promise<string> {
+    return net.exec(ns, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', ...extra, target]);
+  }
+
+  async function transfer(bytes: number): Promise<void> {
+    const port = String(9000 + procs.length);
+    const sink = new Proc(net.spawn(net.server, process.execPath, [TRANSFER, 'sink', '198.18.0.1', port]), 'sink');
+    procs.push(sink);
+    await sink.waitFor(/listening/);
+    const out = await net.exec(net.client, process.execPath, [TRANSFER, 'source', '198.18.0.1', port, String(bytes)], { timeoutMs: 120_000 });
+    const [sent, sinkSays] = out.trim().split('\n');
+    assert.match(sent, new RegExp(`^${bytes} [0-9a-f]{64}$`));
+    assert.equal(sinkSays, `sink says ${sent}`, 'the bytes that arrived differ from the bytes sent');
+    await sink.stop();
+  }
+
+  async function leftovers(): Promise<string[]> {
+    const found: string[] = [];
+    for (const ns of [net.client, net.server]) {
+      const links = JSON.parse(await net.exec(ns, 'ip', ['-j', 'link', 'show'])) as Array<{ ifname: string }>;
+      for (const l of links) if (l.ifname.startsWith('4o6')) found.push(`${ns}: link ${l.ifname}`);
+      const routes = JSON.parse(await net.exec(ns, 'ip', ['-j', '-4', 'route', 'show'])) as Array<{ dst: string; dev: string }>;
+      for (const r of routes) found.push(`${ns}: route ${r.dst} dev ${r.dev}`);
+      const tables = await net.exec(ns, 'nft', ['list', 'tables']);
+      if (tables.trim()) found.push(`${ns}: nft ${tables.trim()}`);
+    }
+    return found;
+  }
+
+  for (const encrypted of [false, true]) {
+    const mode = encrypted ? 'encrypted' : 'plain';
+    test(`${mode}: ping both ways, 50 MB TCP transfer each way with checksums, DNS, then SIGTERM leaves nothing`, async () => {
+      const resolvConf = join(dir, `resolv-${mode}.conf`);
+      writeFileSync(resolvConf, 'nameserver 198.18.9.9\n');
+      const server = await startServer(`nat: true\nnat_interface: ${net.serverDev}`, encrypted ? UUID : null);
+      const client = startClient(['--tun-name', '4o6c0', '--resolv-conf', resolvConf, ...(encrypted ? ['--uuid', UUID] : [])]);
+      await client.waitFor(/connected: 198\.18\.0\.2\/24 on 4o6c0/);
+
+      assert.match(await ping(net.client, '198.18.0.1'), / 0% packet loss/);
+      assert.match(await ping(net.server, '198.18.0.2'), / 0% packet loss/);
+      assert.match(readFileSync(resolvConf, 'utf8'), /nameserver 198\.18\.0\.53\nnameserver 198\.18\.0\.54/);
+      const routes = await net.exec(net.client, 'ip', ['-4', 'route', 'show']);
+      assert.match(routes, /0\.0\.0\.0\/1 dev 4o6c0/);
+      assert.match(routes, /128\.0\.0\.0\/1 dev 4o6c0/);
+      assert.match(await net.exec(net.server, 'nft', ['list', 'tables']), /inet fourover6/);
+
+      await transfer(50 * MB);
+      // And the other way: the sink in the client namespace, the source at the gateway.
+      const port = '9100';
+      const sink = new Proc(net.spawn(net.client, process.execPath, [TRANSFER, 'sink', '198.18.0.2', port]), 'client sink');
+      procs.push(sink);
+      await sink.waitFor(/listening/);
+      const out = await net.exec(net.server, process.execPath, [TRANSFER, 'source', '198.18.0.2', port, String(50 * MB)], { timeoutMs: 120_000 });
+      const [sent, sinkSays] = out.trim().split('\n');
+      assert.equal(sinkSays, `sink says ${sent}`);
+      await sink.stop();
+      await client.waitFor(/up .*\(\d+(\.\d+)? MiB\)/);
+
+      assert.equal(await client.stop(), 0);
+      assert.equal(await server.stop(), 0);
+      assert.deepEqual(await leftovers(), []);
+      assert.equal(readFileSync(resolvConf, 'utf8'), 'nameserver 198.18.9.9\n', 'resolv.conf restored byte for byte');
+    });
+  }
+
+  test('two clients from the same IPv6 address, pool of 2: both work, a third is refused', async () => {
+    const server = await startServer('', null, '198.18.0.2-198.18.0.3');
+    const quiet = ['--no-default-route', '--no-dns', '--no-reconnect'];
+    const a = startClient(['--tun-name', '4o6a', ...quiet], 'a');
+    await a.waitFor(/connected: 198\.18\.0\.2\/24 on 4o6a/);
+    const b = startClient(['--tun-name', '4o6b', ...quiet], 'b');
+    await b.waitFor(/connected: 198\.18\.0\.3\/24 on 4o6b/);
+    const c = startClient(['--tun-name', '4o6c', ...quiet], 'c');
+    assert.equal(await c.exited, 1);
+    assert.match(c.out, /without offering an address/);
+    assert.match(server.out, /address pool exhausted/);
+    assert.match(await ping(net.client, '198.18.0.1', ['-I', '4o6a']), / 0% packet loss/);
+    assert.match(await ping(net.client, '198.18.0.1', ['-I', '4o6b']), / 0% packet loss/);
+    assert.equal(await a.stop(), 0);
+    assert.equal(await b.stop(), 0);
+    await server.stop();
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  test('a peer sending a malformed frame is cut off while a transfer through the tunnel goes on unharmed', async () => {
+    const server = await startServer('', null);
+    const client = startClient(['--tun-name', '4o6c0', '--no-dns'], 'victim');
+    await client.waitFor(/connected: 198\.18\.0\.2/);
+    const sink = new Proc(net.spawn(net.server, process.execPath, [TRANSFER, 'sink', '198.18.0.1', '9200']), 'sink');
+    procs.push(sink);
+    await sink.waitFor(/listening/);
+    const source = new Proc(net.spawn(net.client, process.execPath, [TRANSFER, 'source', '198.18.0.1', '9200', String(50 * MB)]), 'source');
+    procs.push(source);
+    await new Promise((r) => setTimeout(r, 300));
+    const garbage = `const s=require('net').connect({host:'${net.serverAddress}',port:5555},()=>{s.write(Buffer.from('0500000064','hex'));setTimeout(()=>s.write(Buffer.from('0600100066ff','hex')),100)});s.resume();s.on('close',()=>{console.log('closed by server');process.exit(0)});setTimeout(()=>process.exit(3),5000)`;
+    assert.match(await net.exec(net.client, process.execPath, ['-e', garbage]), /closed by server/);
+    assert.equal(await source.exited, 0);
+    const [sent, sinkSays] = source.out.trim().split('\n');
+    assert.equal(sinkSays, `sink says ${sent}`);
+    assert.match(server.out, /closed session 2 .*length field 1048582 is outside 5\.\.2053/);
+    assert.equal(await client.stop(), 0);
+    await sink.stop();
+    await server.stop();
+  });
+
+  test('heartbeat eviction with shortened intervals returns the lease', async () => {
+    // A pool of one address: the next client can only get in if the lease really came back.
+    const server = await startServer('heartbeat_interval: 1\nheartbeat_timeout: 3', null, '198.18.0.2-198.18.0.2');
+    // The client heartbeats once at its first tick, then not for an hour.
+    const client = startClient(['--tun-name', '4o6c0', '--no-dns', '--no-reconnect', '--heartbeat-interval', '3600'], 'silent');
+    await client.waitFor(/connected: 198\.18\.0\.2/);
+    await server.waitFor(/no heartbeat for \d+ s \(timeout 3 s\).*lease returned/, 10_000);
+    assert.equal(await client.exited, 1);
+    assert.match(client.out, /connection to the server was lost/);
+    // The lease is free again: the next client gets the same address.
+    const next = startClient(['--tun-name', '4o6c0', '--no-dns'], 'next');
+    await next.waitFor(/connected: 198\.18\.0\.2/);
+    await next.stop();
+    await server.stop();
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  test('wrong UUID: the client says so within seconds and exits', async () => {
+    const server = await startServer('', UUID);
+    const started = Date.now();
+    const client = startClient(['--tun-name', '4o6c1', '--uuid', 'bbde0d1c-083b-4f20-9cce-000000000000', '--no-dns'], 'wrongkey');
+    const code = await client.exited;
+    assert.equal(code, 1);
+    assert.match(client.out, /does not use encryption, or uses another key/);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    await server.stop();
+    assert.deepEqual(await leftovers(), []);
+  });
+});
