@@ -135,7 +135,7 @@ async function connect(opts: ConnectOptions, log: Logger): Promise<number> {
   });
   engine.connect();
   const code = await finished;
-  await engine.disconnect(); // makes sure the teardown finished whatever ended the run
+  if (engine.state.kind !== 'failed') await engine.disconnect(); // 'failed' is only entered once torn down
   await journal.clear();
   if (code !== 0 && engine.state.kind === 'failed') {
     const f = engine.state.failure;

@@ -1,0 +1,136 @@
+// Tunnel benchmark: iperf3 TCP (one stream) and ping through the bare veth and through our tunnel,
+// plain and encrypted, both directions, with the CPU seconds our server and client used. Needs root and iperf3.
+//
+//   [ns client] cli.js + iperf3 -c  --veth fd00::1 == fd00::2 veth--  [ns server] main.js + iperf3 -s
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from '../test/support/netns';
+
+const DIST = join(__dirname, '..');
+const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
+
+interface PathResult {
+  name: string;
+  upGbps: number;
+  downGbps: number;
+  pingMedianMs: number;
+  serverCpuS: number | null;
+  clientCpuS: number | null;
+}
+
+function cpuSeconds(pid: number): number {
+  // /proc/<pid>/stat fields 14 and 15: utime, stime in clock ticks (100 Hz on Linux).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+class Logged {
+  out = '';
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (this.out += c.toString()));
+  }
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null) return resolve();
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
+async function iperf(net: TwoHostNet, target: string, seconds: number, reverse: boolean): Promise<number> {
+  const args = ['-c', target, '-t', String(seconds), '-J', '-O', '1', ...(reverse ? ['-R'] : [])];
+  const out = await net.exec(net.client, 'iperf3', args, { timeoutMs: (seconds + 30) * 1000 });
+  const json = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+  return json.end.sum_received.bits_per_second / 1e9;
+}
+
+async function pingMedian(net: TwoHostNet, target: string): Promise<number> {
+  const out = await net.exec(net.client, 'ping', ['-c', '40', '-i', '0.05', '-W', '2', target], { timeoutMs: 30_000 });
+  const times = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+async function measure(net: TwoHostNet, name: string, target: string, seconds: number, pids: { server?: number; client?: number }): Promise<PathResult> {
+  const iperfServer = new Logged(net.spawn(net.server, 'iperf3', ['-s', '--forceflush']));
+  try {
+    await waitFor(() => /Server listening/.test(iperfServer.out), { timeoutMs: 5000, what: 'iperf3 -s' });
+    const cpu0 = { s: pids.server ? cpuSeconds(pids.server) : 0, c: pids.client ? cpuSeconds(pids.client) : 0 };
+    const upGbps = await iperf(net, target, seconds, false);
+    const downGbps = await iperf(net, target, seconds, true);
+    const pingMedianMs = await pingMedian(net, target);
+    return {
+      name, upGbps, downGbps, pingMedianMs,
+      serverCpuS: pids.server ? cpuSeconds(pids.server) - cpu0.s : null,
+      clientCpuS: pids.client ? cpuSeconds(pids.client) - cpu0.c : null,
+    };
+  } finally {
+    await iperfServer.stop();
+  }
+}
+
+async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, seconds: number): Promise<PathResult> {
+  const config = join(dir, 'server.yaml');
+  writeFileSync(config, [
+    'listen_address: "::"', 'port: 5555', 'gateway: "198.18.0.1"', 'address_range: "198.18.0.2-198.18.0.250"',
+    'netmask: "255.255.255.0"', 'dns0: "198.18.0.53"', 'dns1: "0.0.0.0"', 'dns2: "0.0.0.0"', 'tun_name: "4o6s0"',
+    ...(encrypted ? [`pk: "${UUID}"`] : []),
+  ].join('\n') + '\n');
+  const server = new Logged(net.spawn(net.server, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config]));
+  await waitFor(() => /listening on/.test(server.out) || server.child.exitCode !== null, { timeoutMs: 10_000, what: 'the server to listen' });
+  const client = new Logged(net.spawn(net.client, process.execPath, [
+    join(DIST, 'helper', 'cli.js'), 'connect', '--server', net.serverAddress, '--port', '5555', '--tun-name', '4o6c0',
+    '--no-dns', '--no-default-route', '--journal', join(dir, 'journal.jsonl'), '--stats-interval', '3600',
+    ...(encrypted ? ['--uuid', UUID] : []),
+  ]));
+  try {
+    await waitFor(() => /connected: /.test(client.out) || client.child.exitCode !== null, { timeoutMs: 15_000, what: 'the tunnel to come up' });
+    if (!/connected: /.test(client.out)) throw new Error(`tunnel did not come up:\n${server.out}\n${client.out}`);
+    return await measure(net, encrypted ? 'tunnel, encrypted' : 'tunnel, plain', '198.18.0.1', seconds, {
+      server: server.child.pid, client: client.child.pid,
+    });
+  } finally {
+    await client.stop();
+    await server.stop();
+  }
+}
+
+export async function tunnelBench(opts: { seconds: number }): Promise<string> {
+  await cleanupStaleNamespaces();
+  const net = await createTwoHostNet('bench');
+  const dir = mkdtempSync(join(tmpdir(), '4o6-bench-'));
+  try {
+    const bare = await measure(net, 'bare veth (IPv6)', net.serverAddress, opts.seconds, {});
+    const plain = await throughTunnel(net, dir, false, opts.seconds);
+    const enc = await throughTunnel(net, dir, true, opts.seconds);
+    const rows = [bare, plain, enc];
+    const f = (n: number | null, d = 2) => (n === null ? '-' : n.toFixed(d));
+    const lines = [
+      `## Tunnel: one TCP stream (iperf3, ${opts.seconds} s each way), ping median of 40`,
+      '',
+      '| path | up Gbit/s | down Gbit/s | up / veth | down / veth | ping median ms | ping − veth ms | server CPU s | client CPU s |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows.map((r) => `| ${r.name} | ${f(r.upGbps)} | ${f(r.downGbps)} | ${f(r.upGbps / bare.upGbps, 3)} | ${f(r.downGbps / bare.downGbps, 3)} | ${f(r.pingMedianMs, 3)} | ${f(r.pingMedianMs - bare.pingMedianMs, 3)} | ${f(r.serverCpuS, 1)} | ${f(r.clientCpuS, 1)} |`),
+      '',
+      `Targets: plain ≥ 2 Gbit/s each way: ${plain.upGbps >= 2 && plain.downGbps >= 2 ? 'met' : 'NOT met'}; ` +
+        `encrypted ≥ 1.2 Gbit/s each way: ${enc.upGbps >= 1.2 && enc.downGbps >= 1.2 ? 'met' : 'NOT met'}; ` +
+        `ping ≤ veth + 0.1 ms: ${Math.max(plain.pingMedianMs, enc.pingMedianMs) - bare.pingMedianMs <= 0.1 ? 'met' : 'NOT met'}.`,
+      '"up" is client → server through the tunnel (iperf3 -c), "down" is server → client (iperf3 -R). CPU seconds cover both runs and the ping.',
+    ];
+    return lines.join('\n');
+  } finally {
+    await net.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  tunnelBench({ seconds: Number(process.env.BENCH_SECONDS ?? 5) }).then((s) => console.log(s), (err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
