@@ -46,7 +46,7 @@ export async function serveMetrics(listen: string, read: () => GatewayMetrics): 
       const colon = listen.lastIndexOf(':');
       const host = listen.slice(0, colon).replace(/^\[|\]$/g, '');
       const port = Number(listen.slice(colon + 1));
-      if (colon < 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
+      if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
         reject(new Error(`metrics_listen: expected "host:port" or an absolute socket path, got "${listen}"`));
         return;
       }

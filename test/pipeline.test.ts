@@ -9,6 +9,7 @@ import { parseUuid } from '../protocol/crypto';
 import { FrameReader, MessageType, encodeFrame } from '../protocol/frame';
 import { IP_REQUEST_FRAME, parseIpResponse } from '../protocol/messages';
 import { Gateway } from '../server/gateway';
+import { serveMetrics } from '../server/metrics';
 import { type TunnelProfile, TunnelEngine, connectTcpOverIpv6, systemClock } from '../helper/tunnel-engine';
 import type { TunnelState } from '../contract/tunnel-state';
 import { FakeTun, ipv4Packet } from './support/fake-tun';
@@ -290,4 +291,24 @@ test('server unreachable: refused connection is reported as unreachable', async 
   const { engine } = startClient(port);
   const s = await engine.settled();
   assert.equal(s.kind === 'failed' && s.failure.reason, 'server-unreachable');
+});
+
+test('metrics endpoint serves JSON and Prometheus text with live counters', async () => {
+  const { gateway, tun: serverTun, port } = await startGateway(serverConfig('', null));
+  const { engine, tun } = startClient(port, { key: null });
+  await connected(engine);
+  tun.inject([ipv4Packet('198.18.0.2', '198.18.0.1', 100)]);
+  await serverTun.waitForWritten(1);
+  const http = await serveMetrics('127.0.0.1:0', () => gateway.metrics());
+  cleanups.push(() => new Promise((r) => http.close(r)));
+  const base = `http://127.0.0.1:${(http.address() as net.AddressInfo).port}`;
+  const json = await (await fetch(`${base}/metrics.json`)).json() as { sessions: number; packetsUp: number; bytesUp: number };
+  assert.equal(json.sessions, 1);
+  assert.equal(json.packetsUp, 1);
+  assert.equal(json.bytesUp, 128);
+  const text = await (await fetch(`${base}/metrics`)).text();
+  assert.match(text, /^fourover6_sessions 1$/m);
+  assert.match(text, /^fourover6_packets_total\{direction="up"\} 1$/m);
+  assert.match(text, /^# TYPE fourover6_dropped_packets_total counter$/m);
+  assert.equal((await fetch(`${base}/other`)).status, 404);
 });

@@ -7,7 +7,7 @@
 // Ping and TCP transfers go through the TUN devices; DNS is written to a file the test passes.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -55,6 +55,9 @@ describe('tunnel through real TUN devices in namespaces', { skip: !isRoot && 'ne
     await cleanupStaleNamespaces();
     net = await createTwoHostNet('tun');
     dir = mkdtempSync(join(tmpdir(), '4o6-e2e-'));
+    // A host name for the gateway, seen only inside the client namespace (ip netns exec bind-mounts it).
+    mkdirSync(`/etc/netns/${net.client}`, { recursive: true });
+    writeFileSync(`/etc/netns/${net.client}/hosts`, `${net.serverAddress} gateway.test\n`);
   });
   after(async () => {
     await Promise.all(procs.map((p) => p.stop('SIGKILL')));
@@ -164,7 +167,9 @@ ${extra}
   test('two clients from the same IPv6 address, pool of 2: both work, a third is refused', async () => {
     const server = await startServer('', null, '198.18.0.2-198.18.0.3');
     const quiet = ['--no-default-route', '--no-dns', '--no-reconnect'];
-    const a = startClient(['--tun-name', '4o6a', ...quiet], 'a');
+    // Client a finds the gateway by name (AAAA from the namespace's hosts file).
+    const a = startClient(['--tun-name', '4o6a', ...quiet, '--server', 'gateway.test'], 'a');
+    await a.waitFor(/connecting \(TCP to \[fd00:[0-9a-f:]+\]\)/);
     await a.waitFor(/connected: 198\.18\.0\.2\/24 on 4o6a/);
     const b = startClient(['--tun-name', '4o6b', ...quiet], 'b');
     await b.waitFor(/connected: 198\.18\.0\.3\/24 on 4o6b/);
