@@ -344,7 +344,8 @@ static int read_batch(poller_t *p, int32_t *count_out) {
   // one-byte overflow iovec is how we notice, so a cut packet is dropped, never exposed.
   uint8_t overflow;
   struct iovec iov[2] = {{NULL, p->max_packet}, {&overflow, 1}};
-  while ((size_t)count < nlengths && cap - offset >= slot) {
+  // Bounded by read attempts, not packets kept, so a flood of dropped packets cannot pin us here.
+  for (size_t attempt = 0; attempt < nlengths && cap - offset >= slot; attempt++) {
     iov[0].iov_base = buf + offset + p->headroom;
     ssize_t n = readv(p->fd, iov, 2);
     if (n < 0) {
