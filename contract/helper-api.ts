@@ -1,0 +1,144 @@
+// The root helper's command set, declared once and shared by the helper and the app (main process).
+//
+// Transport: a Unix stream socket; each message is one line of JSON (UTF-8, '\n'-terminated), at most
+// HELPER_MAX_MESSAGE_BYTES. Message order on a connection:
+//   app -> helper   hello{token}            must come first (spawned mode needs the token; service mode ignores it)
+//   helper -> app   response{id, ok, value: HelloInfo}
+//   app -> helper   connect | disconnect | status | subscribe | shutdown, each with a fresh id
+//   helper -> app   response{id, ...} for each request, in order
+//   helper -> app   event{...} at any time after subscribe: state changes, stats every second, log lines
+// Anything else (unknown command, bad field, oversized line, not JSON) gets an error response (id
+// null when it could not be read) and the connection stays usable.
+import ipaddr from 'ipaddr.js';
+import { z } from 'zod';
+import type { TunnelState } from './tunnel-state';
+
+export const HELPER_PROTOCOL_VERSION = 1;
+export const HELPER_MAX_MESSAGE_BYTES = 64 * 1024;
+/** Where the installed service listens (root:4over6, 0660). */
+export const SERVICE_SOCKET_PATH = '/run/4over6/helper.sock';
+export const SERVICE_GROUP = '4over6';
+
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+export const hostSchema = z.string().max(253).refine((h) => ipaddr.IPv6.isValid(h) || HOST_NAME.test(h), {
+  error: 'expected an IPv6 address or a DNS host name',
+});
+export const portSchema = z.number().int().min(1, { error: 'expected a port 1-65535' }).max(65535, { error: 'expected a port 1-65535' });
+export const uuidSchema = z.string().regex(CANONICAL_UUID, { error: 'expected a UUID (8-4-4-4-12 hex digits)' });
+
+/** What the helper needs to bring a tunnel up: a profile without the app's bookkeeping fields. */
+export const tunnelProfileSchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  server: hostSchema,
+  port: portSchema,
+  /** null: no encryption. */
+  uuid: uuidSchema.nullable(),
+  allowPlaintext: z.boolean().default(false),
+  autoReconnect: z.boolean().default(true),
+  dns: z.boolean().default(true),
+  defaultRoute: z.boolean().default(true),
+  mtu: z.number().int().min(576).max(2003).default(1500),
+});
+export type HelperTunnelProfile = z.output<typeof tunnelProfileSchema>;
+export type HelperTunnelProfileInput = z.input<typeof tunnelProfileSchema>;
+
+const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const helperRequestSchema = z.discriminatedUnion('cmd', [
+  z.strictObject({ id, cmd: z.literal('hello'), token: z.string().max(256).optional(), version: z.number().int().optional() }),
+  z.strictObject({ id, cmd: z.literal('connect'), profile: tunnelProfileSchema }),
+  z.strictObject({ id, cmd: z.literal('disconnect') }),
+  z.strictObject({ id, cmd: z.literal('status') }),
+  z.strictObject({ id, cmd: z.literal('subscribe') }),
+  z.strictObject({ id, cmd: z.literal('shutdown') }),
+]);
+export type HelperRequest = z.output<typeof helperRequestSchema>;
+export type HelperCommand = HelperRequest['cmd'];
+
+export interface HelloInfo {
+  version: number;
+  mode: 'service' | 'spawned';
+  pid: number;
+}
+
+export interface TunnelStatsSnapshot {
+  bytesUp: number;
+  bytesDown: number;
+  packetsUp: number;
+  packetsDown: number;
+  /** Bytes per second over the last second. */
+  rateUp: number;
+  rateDown: number;
+  dropped: number;
+  lastHeartbeatAgoMs: number | null;
+  reconnects: number;
+}
+
+export interface HelperStatus {
+  state: TunnelState;
+  /** The profile of the current (or last) tunnel. */
+  profileName: string | null;
+  stats: TunnelStatsSnapshot;
+  /** What the helper changed on this system right now, one line each (for "what did it touch?"). */
+  changes: string[];
+}
+
+/** The value each command answers with. */
+export interface HelperResponseValues {
+  hello: HelloInfo;
+  connect: HelperStatus;
+  disconnect: HelperStatus;
+  status: HelperStatus;
+  subscribe: HelperStatus;
+  shutdown: null;
+}
+
+export type HelperErrorCode =
+  | 'BAD_REQUEST'      // not JSON, unknown command, invalid field, oversized
+  | 'NOT_AUTHENTICATED' // hello missing or wrong token
+  | 'BUSY'             // connect while a tunnel is up with another profile
+  | 'INTERNAL';
+
+export interface HelperErrorInfo {
+  code: HelperErrorCode;
+  message: string;
+}
+
+export type HelperResponse =
+  | { id: number | null; ok: true; value: unknown }
+  | { id: number | null; ok: false; error: HelperErrorInfo };
+
+export type HelperEvent =
+  | { event: 'state'; state: TunnelState; profileName: string | null }
+  | { event: 'stats'; stats: TunnelStatsSnapshot }
+  | { event: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; atMs: number };
+
+export type HelperMessage = HelperResponse | HelperEvent;
+
+/** Parses one request line; throws a HelperProtocolError with a message naming the problem. */
+export function parseHelperRequest(line: string): HelperRequest {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    throw new HelperProtocolError('BAD_REQUEST', 'message is not JSON', null);
+  }
+  const reqId = typeof json === 'object' && json !== null && typeof (json as { id?: unknown }).id === 'number'
+    ? (json as { id: number }).id : null;
+  const parsed = helperRequestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length ? issue.path.join('.') : 'message';
+    throw new HelperProtocolError('BAD_REQUEST', `${where}: ${issue.message}`, reqId);
+  }
+  return parsed.data;
+}
+
+export class HelperProtocolError extends Error {
+  constructor(readonly code: HelperErrorCode, message: string, readonly requestId: number | null) {
+    super(message);
+    this.name = 'HelperProtocolError';
+  }
+}
