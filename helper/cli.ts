@@ -164,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--resolv-conf <path>', 'write DNS to this resolv.conf instead of the system resolver')
     .option('--no-reconnect', 'exit when the connection is lost instead of reconnecting')
     .option('--stats-interval <s>', 'seconds between rate lines', intArg(1, 3600), 5)
-    .option('--journal <path>', 'where system changes are journalled for crash recovery', '/run/4over6/cli-journal.jsonl')
+    .option('--journal <path>', 'where system changes are journalled for crash recovery', '/var/lib/4over6/cli-journal.jsonl')
     .option('--heartbeat-interval <s>', 'seconds between heartbeats (default 20)', intArg(1, 3600))
     .option('--heartbeat-timeout <s>', 'seconds of server silence before giving up (default 60)', intArg(2, 3600))
     .option('--log-level <level>', 'debug, info, warn or error', 'info')

@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
       if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a numeric uid');
       return Number(v);
     })
-    .option('--journal <path>', 'journal of system changes, replayed after a crash', '/run/4over6/journal.jsonl')
+    .option('--journal <path>', 'journal of system changes, replayed after a crash', '/var/lib/4over6/journal.jsonl')
     .option('--resolv-conf <path>', 'write DNS to this file instead of the system resolver (tests)')
     .option('--tun-name <name>', 'TUN device name', '4over6')
     .option('--app-gone-seconds <s>', 'spawned mode: exit this long after the app disconnected', (v) => Number(v), 10)

@@ -1,0 +1,106 @@
+// The packaging files are real and consistent: the systemd unit, the polkit policy, the helper wrapper
+// and electron-builder.yml all name the same installed helper path, and every path they name exists.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { parse as parseYaml } from 'yaml';
+
+const ROOT = join(__dirname, '..', '..');
+const INSTALLED_HELPER = '/opt/4over6/resources/4over6-helper';
+const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
+
+/** A unit file as sections of key/value lists (systemd syntax: [Section], Key=Value, # comments). */
+function parseUnit(text: string): Record<string, Record<string, string[]>> {
+  const sections: Record<string, Record<string, string[]>> = {};
+  let current: Record<string, string[]> | null = null;
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
+    const header = /^\[([A-Za-z]+)\]$/.exec(line);
+    if (header) {
+      current = sections[header[1]] = {};
+      return;
+    }
+    const kv = /^([A-Za-z]+)=(.*)$/.exec(line);
+    assert.ok(kv && current, `line ${i + 1} is not Key=Value inside a section: ${raw}`);
+    (current[kv[1]] ??= []).push(kv[2]);
+  });
+  return sections;
+}
+
+test('systemd unit: well-formed, runs the installed helper in service mode', () => {
+  const unit = parseUnit(read('packaging/4over6-helper.service'));
+  assert.deepEqual(Object.keys(unit), ['Unit', 'Service', 'Install']);
+  const exec = unit.Service.ExecStart[0].split(' ');
+  assert.equal(exec[0], INSTALLED_HELPER);
+  assert.deepEqual(exec.slice(1, 3), ['--mode', 'service']);
+  assert.ok(exec.includes('/run/4over6/helper.sock'));
+  assert.deepEqual(unit.Service.RuntimeDirectory, ['4over6']);
+  assert.deepEqual(unit.Install.WantedBy, ['multi-user.target']);
+});
+
+test('systemd-analyze verify accepts the unit (where systemd is installed)', (t) => {
+  let analyze: string;
+  try {
+    analyze = execFileSync('sh', ['-c', 'command -v systemd-analyze'], { encoding: 'utf8' }).trim();
+  } catch {
+    t.skip('systemd-analyze is not installed on this machine');
+    return;
+  }
+  // The helper is not installed here: verify a copy whose ExecStart points at a stand-in executable.
+  const dir = mkdtempSync(join(tmpdir(), '4o6-unit-'));
+  try {
+    const standIn = join(dir, '4over6-helper');
+    writeFileSync(standIn, '#!/bin/sh\n', { mode: 0o755 });
+    const unitPath = join(dir, '4over6-helper.service');
+    writeFileSync(unitPath, read('packaging/4over6-helper.service').replaceAll(INSTALLED_HELPER, standIn));
+    const result = spawnSync(analyze, ['verify', '--man=no', unitPath], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /Unknown (key|section)|Invalid|Failed/i);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('polkit policy: valid XML, one action whose exec.path is the installed helper', () => {
+  const xml = read('packaging/org.fourover6.helper.policy');
+  assert.equal(XMLValidator.validate(xml), true);
+  const doc = new XMLParser({ ignoreAttributes: false }).parse(xml) as {
+    policyconfig: { action: { '@_id': string; annotate: Array<{ '@_key': string; '#text': string }>; defaults: Record<string, string> } };
+  };
+  const action = doc.policyconfig.action;
+  assert.equal(action['@_id'], 'org.fourover6.helper');
+  const exec = action.annotate.find((a) => a['@_key'] === 'org.freedesktop.policykit.exec.path');
+  assert.equal(exec?.['#text'], INSTALLED_HELPER);
+  assert.equal(action.defaults.allow_active, 'auth_admin_keep');
+});
+
+test('helper wrapper: executable, runs the packaged helper entry that the build produces', () => {
+  const wrapper = read('packaging/4over6-helper');
+  assert.ok(statSync(join(ROOT, 'packaging', '4over6-helper')).mode & 0o111);
+  const entry = /\/opt\/4over6\/resources\/app\/(\S+)/.exec(wrapper)?.[1];
+  assert.equal(entry, 'dist/helper/main.js');
+  assert.ok(existsSync(join(ROOT, entry)), `${entry} is not built`);
+  assert.match(wrapper, /ELECTRON_RUN_AS_NODE=1 exec \/opt\/4over6\/4over6 /);
+});
+
+test('electron-builder.yml: every file it names exists; the helper lands where the policy and unit expect it', () => {
+  const config = parseYaml(read('electron-builder.yml')) as {
+    executableName: string; asar: boolean; extraResources: Array<{ from: string; to: string }>;
+    deb: { afterInstall: string; afterRemove: string }; linux: { target: string[] };
+  };
+  assert.equal(config.executableName, '4over6');
+  assert.equal(config.asar, false);
+  for (const r of config.extraResources) assert.ok(existsSync(join(ROOT, r.from)), `${r.from} missing`);
+  assert.ok(config.extraResources.some((r) => r.to === '4over6-helper'), 'the helper wrapper is not installed as resources/4over6-helper');
+  for (const script of [config.deb.afterInstall, config.deb.afterRemove]) {
+    assert.ok(existsSync(join(ROOT, script)), `${script} missing`);
+    execFileSync('sh', ['-n', join(ROOT, script)]); // shell syntax check
+  }
+  assert.match(read(config.deb.afterInstall), /\/usr\/share\/polkit-1\/actions\/org\.fourover6\.helper\.policy/);
+  assert.deepEqual(config.linux.target, ['deb', 'AppImage']);
+});
