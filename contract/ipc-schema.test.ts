@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  type IpcHandlers, IPC_CHANNEL_PREFIX, VpnError, channelName,
+  createIpcNotifier, createVpnApi, formatProblem, ipcChannels, ipcSchema, listChannels, registerIpcHandlers,
+} from './ipc-schema';
+import type { TunnelSnapshot } from './ipc-schema';
+import { loopbackTransport as loopback } from '../electron/testing/loopback-transport';
+
+function handlers(overrides: { [G in keyof IpcHandlers]?: Partial<IpcHandlers[G]> } = {}): IpcHandlers {
+  const notUsed = () => {
+    throw new Error('not used in this test');
+  };
+  const all = Object.fromEntries(Object.entries(ipcSchema).map(([group, channels]) => [
+    group,
+    Object.fromEntries(Object.keys(channels).filter((k) => (channels as Record<string, { kind: string }>)[k].kind === 'invoke')
+      .map((k) => [k, (overrides as Record<string, Record<string, unknown>>)[group]?.[k] ?? notUsed])),
+  ]));
+  return all as unknown as IpcHandlers;
+}
+
+test('channel names derive from the schema keys', () => {
+  assert.equal(ipcChannels.tunnel.connect, 'vpn:tunnel.connect');
+  assert.equal(ipcChannels.profiles.changed, 'vpn:profiles.changed');
+  assert.equal(channelName('a', 'b'), `${IPC_CHANNEL_PREFIX}a.b`);
+  const all = listChannels();
+  const expected = Object.entries(ipcSchema).flatMap(([g, c]) => Object.keys(c).map((k) => `vpn:${g}.${k}`));
+  assert.deepEqual(all.map((c) => c.channel).sort(), expected.sort());
+  assert.equal(new Set(all.map((c) => c.channel)).size, all.length, 'channel names are unique');
+  assert.deepEqual(all.filter((c) => c.kind === 'push').map((c) => c.channel).sort(),
+    ['vpn:profiles.changed', 'vpn:tunnel.state', 'vpn:tunnel.stats']);
+});
+
+test('the renderer API has one method per invoke channel and listenX per push channel', () => {
+  const api = createVpnApi(loopback().client);
+  assert.equal(typeof api.profiles.list, 'function');
+  assert.equal(typeof api.profiles.importText, 'function');
+  assert.equal(typeof api.tunnel.connect, 'function');
+  assert.equal(typeof api.tunnel.listenState, 'function');
+  assert.equal(typeof api.tunnel.listenStats, 'function');
+  assert.equal(typeof api.profiles.listenChanged, 'function');
+  assert.equal((api.tunnel as Record<string, unknown>).state, undefined, 'push channels are not invocable');
+});
+
+test('requests and values round-trip through a transport', async () => {
+  const { client, server } = loopback();
+  const seen: unknown[] = [];
+  registerIpcHandlers(server, handlers({
+    tunnel: { connect: (req) => {
+      seen.push(req);
+      return { profileId: req.profileId } as unknown as TunnelSnapshot;
+    } },
+    profiles: { list: () => [] },
+  }));
+  const api = createVpnApi(client);
+  assert.deepEqual(await api.tunnel.connect({ profileId: 'p1' }), { profileId: 'p1' });
+  assert.deepEqual(seen, [{ profileId: 'p1' }]);
+  assert.deepEqual(await api.profiles.list(), []);
+});
+
+test('a VpnError thrown in main is rethrown as a VpnError in the renderer, problems included', async () => {
+  const { client, server } = loopback();
+  const problem = { source: 'x.json', entry: 2, entryName: 'Office', field: 'port', message: 'expected a port 1-65535, got 0' };
+  registerIpcHandlers(server, handlers({
+    profiles: { importText: () => {
+      throw new VpnError('IMPORT_INVALID', 'nothing was imported', { problems: [problem] });
+    } },
+  }));
+  const api = createVpnApi(client);
+  await assert.rejects(api.profiles.importText({ fileName: 'x.json', text: '{}' }), (err: unknown) => {
+    assert.ok(err instanceof VpnError);
+    assert.equal(err.code, 'IMPORT_INVALID');
+    assert.equal(err.message, 'nothing was imported');
+    assert.deepEqual(err.problems, [problem]);
+    return true;
+  });
+  assert.equal(formatProblem(problem), 'x.json: profiles[2] (Office): port: expected a port 1-65535, got 0');
+});
+
+test('any other error becomes INTERNAL without its details, and is reported to main', async () => {
+  const { client, server } = loopback();
+  const unexpected: string[] = [];
+  registerIpcHandlers(server, handlers({
+    tunnel: { snapshot: () => {
+      throw new TypeError('secret stack details');
+    } },
+  }), { onUnexpectedError: (channel, err) => unexpected.push(`${channel}: ${(err as Error).message}`) });
+  const api = createVpnApi(client);
+  await assert.rejects(api.tunnel.snapshot(), (err: unknown) => {
+    assert.ok(err instanceof VpnError);
+    assert.equal(err.code, 'INTERNAL');
+    assert.doesNotMatch(err.message, /secret/);
+    return true;
+  });
+  assert.deepEqual(unexpected, ['vpn:tunnel.snapshot: secret stack details']);
+});
+
+test('a malformed reply is an INTERNAL error, not a silent undefined', async () => {
+  const api = createVpnApi({ invoke: async () => 'garbage', subscribe: () => () => undefined });
+  await assert.rejects(api.profiles.list(), { name: 'VpnError', code: 'INTERNAL' });
+});
+
+test('pushes reach listeners until they unsubscribe', () => {
+  const { client, server } = loopback();
+  const notifier = createIpcNotifier(server);
+  const api = createVpnApi(client);
+  const got: unknown[] = [];
+  const off = api.tunnel.listenStats((s) => got.push(s.rateDown));
+  notifier.tunnel.stats({ bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, rateUp: 0, rateDown: 42, dropped: 0, lastHeartbeatAgoMs: null, reconnects: 0 });
+  off();
+  notifier.tunnel.stats({ bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, rateUp: 0, rateDown: 43, dropped: 0, lastHeartbeatAgoMs: null, reconnects: 0 });
+  assert.deepEqual(got, [42]);
+});
+
+test('registering fails loudly when a handler is missing', () => {
+  const h = handlers() as unknown as Record<string, Record<string, unknown>>;
+  delete h.tunnel.disconnect;
+  assert.throws(() => registerIpcHandlers(loopback().server, h as unknown as IpcHandlers), /no handler for vpn:tunnel.disconnect/);
+});

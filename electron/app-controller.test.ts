@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { type TunnelSnapshot, VpnError, createIpcNotifier, createVpnApi, registerIpcHandlers } from '../contract/ipc-schema';
+import type { TunnelState } from '../contract/tunnel-state';
+import { AppController, type FileDialogs, type HelperSource } from './app-controller';
+import { openConfBackend } from './conf-backend';
+import { HelperClient } from './helper-client';
+import type { UserNotification } from './notification-model';
+import { openProfileStore } from './profile-store';
+import { FAKE_LEASE, FakeHelper, stats } from './testing/fake-helper';
+import { loopbackTransport } from './testing/loopback-transport';
+
+const uid = process.getuid?.() ?? 0;
+const dirs: string[] = [];
+const fakes: FakeHelper[] = [];
+after(async () => {
+  await Promise.all(fakes.map((f) => f.close()));
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), '4o6-ctl-'));
+  dirs.push(d);
+  return d;
+}
+
+const KEY = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
+const tick = () => new Promise((r) => setTimeout(r, 20));
+
+/** A controller over a real store, a fake helper reached through the real client, and the IPC schema. */
+async function setup(opts: { mode?: 'service' | 'spawned'; existing?: boolean; dialogs?: FileDialogs } = {}) {
+  const { store, status } = await openProfileStore(tempDir(), openConfBackend);
+  const socketPath = join(tempDir(), 'helper.sock');
+  const fake = await FakeHelper.start({ socketPath, mode: opts.mode ?? 'spawned' });
+  fakes.push(fake);
+  let connects = 0;
+  let failNext: VpnError | null = null;
+  const open = () => HelperClient.connect({ socketPath, trustedOwners: [uid], trustedDirOwner: uid });
+  const helper: HelperSource = {
+    connectExisting: async () => (opts.existing ? open() : null),
+    connect: async () => {
+      connects++;
+      if (failNext) throw failNext;
+      return open();
+    },
+  };
+  const controller = new AppController({ store, storeStatus: status, helper, dialogs: opts.dialogs });
+  const { client, server } = loopbackTransport();
+  registerIpcHandlers(server, controller.handlers);
+  const notifier = createIpcNotifier(server);
+  controller.on('tunnelState', (s) => notifier.tunnel.state(s));
+  controller.on('tunnelStats', (s) => notifier.tunnel.stats(s));
+  controller.on('profilesChanged', (p) => notifier.profiles.changed(p));
+  const notifications: UserNotification[] = [];
+  controller.on('notification', (n) => notifications.push(n));
+  const vpn = createVpnApi(client);
+  const pushed: TunnelSnapshot[] = [];
+  vpn.tunnel.listenState((s) => pushed.push(s));
+  return {
+    store, fake, controller, vpn, pushed, notifications,
+    connects: () => connects,
+    failNextConnect: (e: VpnError) => (failNext = e),
+  };
+}
+
+const connectedState = (server = 'fd00:46::1'): TunnelState =>
+  ({ kind: 'connected', server, serverAddress: server, lease: FAKE_LEASE, sinceMs: 1, attempt: 1 });
+
+test('profiles through the IPC schema: create, update, duplicate, remove, with a push after each', async () => {
+  const { vpn } = await setup();
+  const lists: string[][] = [];
+  vpn.profiles.listenChanged((ps) => lists.push(ps.map((p) => p.name)));
+  const p = await vpn.profiles.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: true, uuid: KEY });
+  await vpn.profiles.update({ id: p.id, changes: { port: 6000 } });
+  const copy = await vpn.profiles.duplicate({ id: p.id });
+  await vpn.profiles.remove({ id: copy.id });
+  assert.deepEqual(lists, [['Office'], ['Office'], ['Office', 'Office (copy)'], ['Office']]);
+  assert.equal((await vpn.profiles.list())[0].port, 6000);
+  await assert.rejects(vpn.profiles.update({ id: p.id, changes: { port: 0 } }), { name: 'VpnError', code: 'PROFILE_INVALID' });
+  await assert.rejects(vpn.profiles.remove({} as never), { code: 'BAD_REQUEST', message: /profiles.remove: id/ });
+});
+
+test('import and export through the IPC schema; file dialogs only where there are some', async () => {
+  const file = join(tempDir(), 'office.yaml');
+  writeFileSync(file, 'server: "fd00:46::1"\nport: 5555\n');
+  let chosen: string | null = file;
+  const { vpn } = await setup({ dialogs: { chooseImportFile: async () => chosen, chooseExportFile: async () => chosen } });
+  const imported = await vpn.profiles.importFile();
+  assert.deepEqual(imported?.imported.map((p) => p.name), ['office']);
+  chosen = null;
+  assert.equal(await vpn.profiles.importFile(), null, 'cancelled');
+  const exported = await vpn.profiles.exportText({});
+  assert.equal(exported.count, 1);
+  const again = await vpn.profiles.importText({ fileName: exported.fileName, text: exported.text });
+  assert.deepEqual(again.renamed, [{ from: 'office', to: 'office (2)' }]);
+  await assert.rejects(vpn.profiles.importText({ fileName: 'x.json', text: '{}' }), (err: unknown) =>
+    err instanceof VpnError && err.code === 'IMPORT_INVALID' && err.problems.length > 0);
+  assert.equal((await vpn.profiles.storeStatus()).recovery, null);
+
+  const headless = await setup();
+  await assert.rejects(headless.vpn.profiles.importFile(), { code: 'NOT_SUPPORTED' });
+});
+
+test('connect: the helper gets the profile, the snapshot follows its events, the user is notified', async () => {
+  const { vpn, fake, pushed, notifications, store } = await setup();
+  const p = store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: true, uuid: KEY });
+  const stats1: number[] = [];
+  vpn.tunnel.listenStats((s) => stats1.push(s.rateDown));
+
+  const first = await vpn.tunnel.connect({ profileId: p.id });
+  assert.equal(first.state.kind, 'connecting');
+  assert.equal(first.profileId, p.id);
+  assert.deepEqual(first.helper, { status: 'connected', mode: 'spawned', error: null });
+  const sent = fake.received.find((r) => r.cmd === 'connect');
+  assert.deepEqual(sent, { id: 3, cmd: 'connect', profile: { name: 'Office', server: 'fd00:46::1', port: 5555, uuid: KEY, autoReconnect: true, dns: true, allowPlaintext: false, defaultRoute: true, mtu: 1500 } });
+
+  fake.changes = ['route 0.0.0.0/1 via 4over6'];
+  fake.setState(connectedState(), 'Office');
+  fake.emit({ event: 'stats', stats: stats({ rateDown: 4_375_000 }) });
+  await tick();
+  const snap = await vpn.tunnel.snapshot();
+  assert.equal(snap.state.kind, 'connected');
+  assert.equal(snap.profileId, p.id);
+  assert.deepEqual(snap.changes, ['route 0.0.0.0/1 via 4over6'], 'changes refreshed when the tunnel came up');
+  assert.deepEqual(stats1, [4_375_000]);
+  assert.ok(pushed.some((s) => s.state.kind === 'connected'));
+  assert.deepEqual(notifications.map((n) => n.title), ['Connected to Office']);
+
+  await assert.rejects(vpn.profiles.remove({ id: p.id }), { code: 'PROFILE_IN_USE' });
+
+  const down = await vpn.tunnel.disconnect();
+  assert.equal(down.state.kind, 'idle');
+  assert.deepEqual(notifications.map((n) => n.title), ['Connected to Office', 'Disconnected from Office']);
+  await assert.rejects(vpn.tunnel.connect({ profileId: 'missing' }), { code: 'PROFILE_NOT_FOUND' });
+});
+
+test('a lost helper shows in the snapshot, and the next connect reaches it again', async () => {
+  const { vpn, fake, store, notifications, connects } = await setup();
+  const p = store.create({ name: 'Home', server: 'fd00::9', port: 1, encryption: false });
+  await vpn.tunnel.connect({ profileId: p.id });
+  fake.setState(connectedState('fd00::9'), 'Home');
+  await tick();
+  fake.dropConnections();
+  await tick();
+  const snap = await vpn.tunnel.snapshot();
+  assert.equal(snap.state.kind, 'idle');
+  assert.equal(snap.helper.status, 'lost');
+  assert.equal(snap.helper.error?.code, 'HELPER_DISCONNECTED');
+  assert.equal(notifications.at(-1)?.title, 'The 4over6 helper stopped');
+  await vpn.tunnel.connect({ profileId: p.id });
+  assert.equal(connects(), 2);
+  assert.equal((await vpn.tunnel.snapshot()).helper.status, 'connected');
+});
+
+test('a helper that cannot be reached: the error reaches the renderer typed, and the snapshot says why', async () => {
+  const { vpn, store, failNextConnect } = await setup();
+  const p = store.create({ name: 'Home', server: 'fd00::9', port: 1, encryption: false });
+  failNextConnect(new VpnError('HELPER_LAUNCH_FAILED', 'the password dialog was dismissed or authorization was refused'));
+  await assert.rejects(vpn.tunnel.connect({ profileId: p.id }), { code: 'HELPER_LAUNCH_FAILED', message: /dismissed/ });
+  const snap = await vpn.tunnel.snapshot();
+  assert.equal(snap.helper.status, 'none');
+  assert.equal(snap.helper.error?.code, 'HELPER_LAUNCH_FAILED');
+});
+
+test('at start, a tunnel already run by the service shows, its profile found by name', async () => {
+  const ctx = await setup({ mode: 'service', existing: true });
+  const p = ctx.store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: false });
+  ctx.fake.state = connectedState();
+  ctx.fake.profileName = 'Office';
+  await ctx.controller.start();
+  const snap = ctx.controller.snapshot();
+  assert.equal(snap.state.kind, 'connected');
+  assert.equal(snap.profileId, p.id);
+  assert.equal(snap.helper.mode, 'service');
+  assert.equal(ctx.connects(), 0, 'no prompt at start');
+});
+
+test('quitting disconnects, and stops a helper we spawned (not the service)', async () => {
+  for (const mode of ['spawned', 'service'] as const) {
+    const { vpn, fake, store, controller } = await setup({ mode });
+    const p = store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: false });
+    await vpn.tunnel.connect({ profileId: p.id });
+    await controller.shutdown();
+    const cmds = fake.received.map((r) => r.cmd);
+    assert.deepEqual(cmds.slice(-2), mode === 'spawned' ? ['disconnect', 'shutdown'] : ['connect', 'disconnect']);
+    await controller.shutdown(); // twice is harmless
+  }
+});

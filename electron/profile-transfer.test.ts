@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { tunnelProfileSchema } from '../contract/helper-api';
+import { VpnError } from '../contract/ipc-schema';
+import { openConfBackend } from './conf-backend';
+import { toHelperProfile } from './profile-schema';
+import { type ProfileStore, openProfileStore } from './profile-store';
+import {
+  MAX_IMPORT_BYTES, exportProfilesToFile, exportProfilesToText, importProfilesFromFile, importProfilesFromText, nameFromFileName,
+} from './profile-transfer';
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), '4o6-transfer-'));
+  dirs.push(d);
+  return d;
+}
+async function newStore(): Promise<ProfileStore> {
+  return (await openProfileStore(tempDir(), openConfBackend)).store;
+}
+
+const KEY = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
+const doc = (profiles: unknown[]) => JSON.stringify({ format: '4over6-profiles', version: 1, profiles });
+
+test('a good file imports every profile, with fresh ids and defaults filled', async () => {
+  const store = await newStore();
+  const result = importProfilesFromText(store, 'backup.json', doc([
+    { id: 'ignored', name: 'Office', server: 'fd00:46::1', port: 5555, encryption: true, uuid: KEY },
+    { name: 'Lab', server: 'lab.example.org', port: 7000, encryption: false, dns: false, futureField: 1 },
+  ]));
+  assert.deepEqual(result.renamed, []);
+  assert.deepEqual(store.list(), result.imported);
+  assert.deepEqual(result.imported.map((p) => [p.name, p.autoReconnect, p.dns]), [['Office', true, true], ['Lab', true, false]]);
+  assert.notEqual(result.imported[0].id, 'ignored');
+  for (const p of store.list()) tunnelProfileSchema.parse(toHelperProfile(p)); // the helper accepts them
+});
+
+test('a broken file changes nothing and names every problem with entry and field', async () => {
+  const store = await newStore();
+  const existing = store.create({ name: 'Office', server: 'fd00::1', port: 1, encryption: false });
+  const text = doc([
+    { name: 'Good', server: 'fd00::2', port: 5555, encryption: false },
+    { name: 'Bad port', server: 'fd00::3', port: 70000, encryption: false },
+    { name: 'No key', server: 'fd00::4', port: 5555, encryption: true },
+    { server: 'not a host!', port: '5555', encryption: 'yes' },
+  ]);
+  assert.throws(() => importProfilesFromText(store, 'team.json', text), (err: unknown) => {
+    assert.ok(err instanceof VpnError);
+    assert.equal(err.code, 'IMPORT_INVALID');
+    assert.deepEqual(err.problems.map((p) => [p.source, p.entry, p.entryName, p.field]), [
+      ['team.json', 1, 'Bad port', 'port'],
+      ['team.json', 2, 'No key', 'uuid'],
+      ['team.json', 3, null, 'name'],
+      ['team.json', 3, null, 'server'],
+      ['team.json', 3, null, 'port'],
+      ['team.json', 3, null, 'encryption'],
+    ]);
+    assert.match(err.message, /nothing was imported: team.json has 6 problems/);
+    assert.match(err.message, /team.json: profiles\[1\] \(Bad port\): port: expected a port 1-65535, got 70000/);
+    assert.match(err.message, /profiles\[2\] \(No key\): uuid: required when encryption is on/);
+    assert.match(err.message, /profiles\[3\]: encryption: expected true or false, got "yes"/);
+    return true;
+  });
+  assert.deepEqual(store.list(), [existing], 'existing profiles untouched, nothing added');
+});
+
+test('a file that is not our document says what it expected', async () => {
+  const store = await newStore();
+  const expectProblem = (fileName: string, text: string, pattern: RegExp) =>
+    assert.throws(() => importProfilesFromText(store, fileName, text), (err: VpnError) => {
+      assert.equal(err.code, 'IMPORT_INVALID');
+      assert.match(err.problems.map((p) => `${p.field}: ${p.message}`).join('\n'), pattern);
+      return true;
+    });
+  expectProblem('x.json', '{ "format": "4over6-profiles", ', /not valid JSON/);
+  expectProblem('x.json', '{"format": "other", "version": 1, "profiles": []}', /format: expected "4over6-profiles", got "other"/);
+  expectProblem('x.json', '{"format": "4over6-profiles", "version": 2, "profiles": []}', /version: expected 1, got 2/);
+  expectProblem('x.json', '{"format": "4over6-profiles", "version": 1, "profiles": []}', /holds no profiles/);
+  expectProblem('x.json', '[1, 2]', /expected a JSON object/);
+  assert.deepEqual(store.list(), []);
+});
+
+test('a legacy client_config.yaml imports as one profile named after the file', async () => {
+  const store = await newStore();
+  const result = importProfilesFromText(store, '/home/me/office-vpn.yaml', [
+    'server: "fd00:46::1"',
+    'port: 5555',
+    'pk: "{BBDE0D1C-083B-4F20-9CCE-799367BA1A5A}"',
+    'mtu: 1400',
+    'colour: blue',
+  ].join('\n'));
+  assert.equal(result.imported.length, 1);
+  const p = result.imported[0];
+  assert.deepEqual({ ...p, id: '' }, { id: '', name: 'office-vpn', server: 'fd00:46::1', port: 5555, encryption: true, uuid: KEY, autoReconnect: true, dns: true });
+  assert.ok(result.warnings.some((w) => /unknown key "colour"/.test(w)));
+  assert.ok(result.warnings.some((w) => /mtu 1400 is not kept/.test(w)));
+
+  const plain = importProfilesFromText(store, 'client_config.yaml', 'server: gw.example.net\nport: "6000"\n').imported[0];
+  assert.equal(plain.name, 'client_config');
+  assert.equal(plain.encryption, false);
+  assert.equal(plain.uuid, null);
+  assert.equal(plain.port, 6000);
+});
+
+test('a broken legacy file names its keys and imports nothing', async () => {
+  const store = await newStore();
+  assert.throws(() => importProfilesFromText(store, 'client_config.yaml', 'server: "fd00::1"\nport: 99999\npk: nope\n'), (err: VpnError) => {
+    assert.equal(err.code, 'IMPORT_INVALID');
+    assert.deepEqual(err.problems.map((p) => [p.source, p.field]), [['client_config.yaml', 'port'], ['client_config.yaml', 'pk']]);
+    return true;
+  });
+  assert.throws(() => importProfilesFromText(store, 'c.yaml', 'port: 5555\n'), (err: VpnError) =>
+    err.problems[0].field === 'server' && /required/.test(err.problems[0].message));
+  assert.deepEqual(store.list(), []);
+});
+
+test('names already taken are renamed "name (2)", never overwritten', async () => {
+  const store = await newStore();
+  const office = store.create({ name: 'Office', server: 'fd00::1', port: 1, encryption: false });
+  const result = importProfilesFromText(store, 'x.json', doc([
+    { name: 'office', server: 'fd00::2', port: 2, encryption: false },
+    { name: 'Office', server: 'fd00::3', port: 3, encryption: false },
+    { name: 'Home', server: 'fd00::4', port: 4, encryption: false },
+  ]));
+  assert.deepEqual(result.renamed, [{ from: 'office', to: 'office (2)' }, { from: 'Office', to: 'Office (3)' }]);
+  assert.deepEqual(store.list().map((p) => [p.name, p.port]), [['Office', 1], ['office (2)', 2], ['Office (3)', 3], ['Home', 4]]);
+  assert.deepEqual(store.get(office.id), office);
+});
+
+test('export then import round-trips every profile', async () => {
+  const source = await newStore();
+  source.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: true, uuid: KEY, dns: false });
+  source.create({ name: 'Home', server: 'home.example.net', port: 443, encryption: false, autoReconnect: false });
+  const exported = exportProfilesToText(source);
+  assert.equal(exported.count, 2);
+  assert.equal(exported.fileName, '4over6-profiles.json');
+
+  const target = await newStore();
+  importProfilesFromText(target, exported.fileName, exported.text);
+  const strip = (ps: { id: string }[]) => ps.map(({ id: _id, ...rest }) => rest);
+  assert.deepEqual(strip(target.list()), strip(source.list()));
+});
+
+test('export and import through files; the export is owner-only', async () => {
+  const source = await newStore();
+  const a = source.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: true, uuid: KEY });
+  source.create({ name: 'Home', server: 'fd00::9', port: 1, encryption: false });
+  const path = join(tempDir(), 'backup.json');
+  assert.deepEqual(await exportProfilesToFile(source, path, [a.id]), { path, count: 1 });
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  assert.equal(JSON.parse(readFileSync(path, 'utf8')).profiles.length, 1);
+
+  const target = await newStore();
+  const result = await importProfilesFromFile(target, path);
+  assert.deepEqual(result.imported.map((p) => p.name), ['Office']);
+  await assert.rejects(exportProfilesToFile(source, path, ['missing']), { code: 'PROFILE_NOT_FOUND' });
+  await assert.rejects(exportProfilesToFile(source, join(path, 'no', 'such', 'dir.json')), { code: 'FILE_FAILED' });
+});
+
+test('unreadable or oversized import files are FILE_FAILED', async () => {
+  const store = await newStore();
+  await assert.rejects(importProfilesFromFile(store, join(tempDir(), 'missing.json')), { code: 'FILE_FAILED' });
+  const big = join(tempDir(), 'big.json');
+  writeFileSync(big, ' '.repeat(MAX_IMPORT_BYTES + 1));
+  await assert.rejects(importProfilesFromFile(store, big), /at most/);
+});
+
+test('profile names from file names', () => {
+  assert.equal(nameFromFileName('/x/Office VPN.yaml'), 'Office VPN');
+  assert.equal(nameFromFileName('client_config.yml'), 'client_config');
+  assert.equal(nameFromFileName('.yaml'), '.yaml');
+  assert.equal(nameFromFileName('a'.repeat(150) + '.yaml').length, 100);
+});
