@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import {
   BrowserWindow, Menu, type MenuItemConstructorOptions, Notification, Tray, app, dialog, ipcMain, nativeImage,
 } from 'electron';
-import { type IpcServerTransport, createIpcNotifier, registerIpcHandlers } from '../contract/ipc-schema';
+import type { IpcServerTransport } from '../contract/ipc-schema';
 import { AppController } from './app-controller';
 import { openElectronStoreBackend } from './electron-store-backend';
 import { HelperConnector, defaultHelperCommand } from './helper-launcher';
+import { bindController } from './ipc-binding';
 import { openProfileStore } from './profile-store';
 import { dotIconPng } from './tray-icons';
 import { APP_TITLE, type TrayAction, type TrayIconName, type TrayMenuItem, trayIconName, trayMenu, trayTooltip } from './tray-model';
@@ -69,14 +70,8 @@ async function start(): Promise<void> {
       if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(channel, payload);
     },
   };
-  registerIpcHandlers(transport, controller.handlers, { onUnexpectedError: (channel, err) => log(`bug in ${channel}: ${(err as Error).stack}`) });
-  const notifier = createIpcNotifier(transport);
-  controller.on('tunnelState', (s) => {
-    notifier.tunnel.state(s);
-    refreshTray(controller);
-  });
-  controller.on('tunnelStats', (s) => notifier.tunnel.stats(s));
-  controller.on('profilesChanged', (p) => notifier.profiles.changed(p));
+  bindController(controller, transport, log);
+  controller.on('tunnelState', () => refreshTray(controller));
   controller.on('log', log);
   controller.on('notification', (n) => {
     if (Notification.isSupported()) new Notification({ title: n.title, body: n.body }).show();

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { ipcChannels } from '../contract/ipc-schema';
+import { type BrowserBridge, startBrowserBridge } from './browser-bridge';
+
+let bridge: BrowserBridge;
+let dir: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), '4o6-bridge-'));
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>4over6</title>');
+  writeFileSync(join(tmpdir(), 'secret-outside.txt'), 'secret');
+  bridge = await startBrowserBridge({ staticDir: dir });
+  bridge.transport.handle(ipcChannels.tunnel.snapshot, async (request) => ({ ok: true, value: { echo: request } }));
+});
+after(async () => {
+  await bridge.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function get(path: string, host = `127.0.0.1:${bridge.port}`): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: bridge.port, path, headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+function open(token: string, origin = `http://127.0.0.1:${bridge.port}`): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${bridge.port}/ipc?token=${token}`, { origin });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+test('listens on 127.0.0.1 and prints a URL carrying a random token', () => {
+  assert.match(bridge.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}$/);
+});
+
+test('serves the renderer; refuses other hosts (DNS rebinding) and paths outside its folder', async () => {
+  assert.equal((await get('/')).status, 200);
+  assert.match((await get('/index.html')).body, /4over6/);
+  assert.equal((await get('/', 'evil.example:80')).status, 421);
+  for (const path of ['/../secret-outside.txt', '/%2e%2e/secret-outside.txt', '/..%2fsecret-outside.txt']) {
+    const r = await get(path);
+    assert.ok(r.status === 403 || r.status === 404, `${path}: ${r.status}`);
+    assert.doesNotMatch(r.body, /secret/);
+  }
+  assert.equal((await get('/..%2fsecret-outside.txt')).status, 403);
+});
+
+test('the WebSocket needs the token and our origin', async () => {
+  await assert.rejects(open('0'.repeat(48)), /HTTP 403/);
+  await assert.rejects(open(bridge.token, 'http://evil.example'), /HTTP 403/);
+});
+
+test('invokes reach the handler and replies come back by id; pushes reach every page', async () => {
+  const ws = await open(bridge.token);
+  const messages: Array<{ t: string; id?: number; reply?: unknown; channel?: string; payload?: unknown }> = [];
+  ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+  ws.send(JSON.stringify({ t: 'invoke', id: 7, channel: ipcChannels.tunnel.snapshot, request: { x: 1 } }));
+  ws.send(JSON.stringify({ t: 'invoke', id: 8, channel: 'vpn:nope.nothing', request: null }));
+  bridge.transport.publish(ipcChannels.tunnel.stats, { rateUp: 5 });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(messages.find((m) => m.id === 7)?.reply, { ok: true, value: { echo: { x: 1 } } });
+  assert.equal((messages.find((m) => m.id === 8)?.reply as { ok: boolean }).ok, false);
+  assert.deepEqual(messages.find((m) => m.t === 'push'), { t: 'push', channel: ipcChannels.tunnel.stats, payload: { rateUp: 5 } });
+  ws.close();
+});
+
+test('a malformed message closes only that page', async () => {
+  const bad = await open(bridge.token);
+  const closed = new Promise<number>((r) => bad.once('close', (code) => r(code)));
+  bad.send('not json');
+  assert.equal(await closed, 1003);
+  const good = await open(bridge.token);
+  const reply = new Promise((r) => good.once('message', (d) => r(JSON.parse(d.toString()))));
+  good.send(JSON.stringify({ t: 'invoke', id: 1, channel: ipcChannels.tunnel.snapshot, request: null }));
+  assert.deepEqual(await reply, { t: 'reply', id: 1, reply: { ok: true, value: { echo: null } } });
+  good.close();
+});
