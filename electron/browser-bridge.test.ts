@@ -55,7 +55,6 @@ test('serves the renderer; refuses other hosts (DNS rebinding) and paths outside
     assert.ok(r.status === 403 || r.status === 404, `${path}: ${r.status}`);
     assert.doesNotMatch(r.body, /secret/);
   }
-  assert.equal((await get('/..%2fsecret-outside.txt')).status, 403);
 });
 
 test('the WebSocket needs the token and our origin', async () => {
