@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// `sudo npm run demo`: the whole product on one machine, without touching the host's network.
+//
+//   [ns 4o6demo-gw]  gateway (server/main.js), TUN 198.18.0.1/24, traffic sink :9000
+//        veth fd00:4646::2  ==  veth fd00:4646::1
+//   [ns 4o6demo-cli] root helper (helper/main.js) + TUN + traffic generator
+//   [host]           the app's main-process modules + the browser bridge on 127.0.0.1 -> the UI
+//
+// Ctrl-C (or SIGTERM) disconnects, stops every process and deletes both namespaces. If the demo
+// itself crashes, the next run removes what it left before starting.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppController } from '../electron/app-controller';
+import { startBrowserBridge } from '../electron/browser-bridge';
+import { openConfBackend } from '../electron/conf-backend';
+import { HelperConnector } from '../electron/helper-launcher';
+import { bindController } from '../electron/ipc-binding';
+import { openProfileStore } from '../electron/profile-store';
+
+const ROOT = join(__dirname, '..', '..');
+const DIST = join(ROOT, 'dist');
+const STATE_DIR = '/run/4over6-demo';
+const GW = '4o6demo-gw';
+const CLI = '4o6demo-cli';
+const GW_ADDRESS = 'fd00:4646::2';
+const CLI_ADDRESS = 'fd00:4646::1';
+const PORT = 5555;
+
+const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} demo  ${line}`);
+
+function ip(args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function tryIp(args: string[]): void {
+  try {
+    ip(args);
+  } catch {
+    // not there: nothing to remove
+  }
+}
+
+/** Kills whatever runs inside our namespaces and deletes them: leftovers of a crashed run included. */
+function removeLeftovers(): void {
+  for (const ns of [CLI, GW]) {
+    try {
+      const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\s+/).filter(Boolean);
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    } catch {
+      // no such namespace
+    }
+    tryIp(['netns', 'delete', ns]);
+    rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+  }
+  rmSync(STATE_DIR, { recursive: true, force: true });
+}
+
+function spawnIn(ns: string, file: string, args: string[], name: string): ChildProcess {
+  const child = spawn('ip', ['netns', 'exec', ns, file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const forward = (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => console.log(`${name.padEnd(6)}${l.replace(/^\S+Z /, ' ')}`));
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  return child;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.error('the demo creates network namespaces and TUN devices: run it as root (sudo npm run demo)');
+    process.exit(2);
+  }
+  if (!existsSync(join(DIST, 'renderer', 'index.html'))) {
+    console.error('the UI is not built: run npm run build first');
+    process.exit(2);
+  }
+  removeLeftovers();
+  mkdirSync(STATE_DIR, { recursive: true, mode: 0o755 });
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  let bridgeClose: (() => Promise<void>) | null = null;
+  let controller: AppController | null = null;
+
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${why}: disconnecting and removing the demo network`);
+    await controller?.shutdown().catch(() => undefined);
+    await bridgeClose?.();
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    removeLeftovers();
+    log('done: nothing left behind');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('Ctrl-C'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('uncaughtException', (err) => {
+    console.error(err);
+    void stop('error');
+  });
+
+  // The network: two namespaces and a veth pair; IPv6 ULA only.
+  ip(['netns', 'add', GW]);
+  ip(['netns', 'add', CLI]);
+  ip(['link', 'add', 'veth0', 'netns', CLI, 'type', 'veth', 'peer', 'name', 'veth0', 'netns', GW]);
+  for (const [ns, addr] of [[CLI, CLI_ADDRESS], [GW, GW_ADDRESS]]) {
+    ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+    ip(['-n', ns, 'addr', 'add', `${addr}/64`, 'dev', 'veth0', 'nodad']);
+    ip(['-n', ns, 'link', 'set', 'veth0', 'up']);
+  }
+  // DNS inside the client namespace only: the helper writes this file, never the host's.
+  mkdirSync(`/etc/netns/${CLI}`, { recursive: true });
+  writeFileSync(`/etc/netns/${CLI}/resolv.conf`, '# 4over6 demo namespace\nnameserver 198.18.0.53\n');
+  writeFileSync(`/etc/netns/${CLI}/hosts`, `${GW_ADDRESS} gateway.demo\n`);
+
+  // The gateway, with a fresh key.
+  const uuid = randomUUID();
+  const config = join(STATE_DIR, 'server_config.yaml');
+  writeFileSync(config, [
+    'listen_address: "::"', `port: ${PORT}`, 'gateway: "198.18.0.1"', 'address_range: "198.18.0.2-198.18.0.250"',
+    'netmask: "255.255.255.0"', 'dns0: "198.18.0.53"', 'dns1: "198.18.0.54"', 'dns2: "0.0.0.0"', `pk: "${uuid}"`,
+    'tun_name: "4o6demo-gw"', 'metrics_listen: "127.0.0.1:9605"',
+  ].join('\n') + '\n');
+  children.push(spawnIn(GW, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config], 'gw'));
+  children.push(spawnIn(GW, process.execPath, [join(DIST, 'demo', 'traffic.js'), 'sink', '0.0.0.0', '9000'], 'sink'));
+  // The traffic generator waits for the tunnel, then sends a gently varying stream so the graph moves.
+  children.push(spawnIn(CLI, process.execPath, [join(DIST, 'demo', 'traffic.js'), 'source', '198.18.0.1', '9000'], 'load'));
+
+  // The app: profiles in the demo's own folder, the helper spawned inside the client namespace.
+  const { store, status } = await openProfileStore(join(STATE_DIR, 'app'), openConfBackend);
+  if (store.list().length === 0) {
+    await store.create({ name: 'Local demo gateway', server: 'gateway.demo', port: PORT, encryption: true, uuid, autoReconnect: true, dns: true });
+  }
+  const helper = new HelperConnector({
+    serviceSocketPath: join(STATE_DIR, 'no-service.sock'),
+    helperCommand: [process.execPath, join(DIST, 'helper', 'main.js')],
+    elevate: ['ip', 'netns', 'exec', CLI], // we are root already: "elevation" is entering the namespace
+    socketPath: join(STATE_DIR, 'helper', 'helper.sock'),
+    extraArgs: ['--allow-uid', '0', '--journal', join(STATE_DIR, 'journal.jsonl'), '--tun-name', '4o6demo0',
+      '--resolv-conf', `/etc/netns/${CLI}/resolv.conf`],
+    log: (l) => console.log(`helper${l.replace(/^\S+Z /, ' ')}`),
+  });
+  controller = new AppController({ store, storeStatus: status, helper });
+  const bridge = await startBrowserBridge({ staticDir: join(DIST, 'renderer'), port: Number(process.env.DEMO_PORT ?? 0), log });
+  bridgeClose = bridge.close;
+  bindController(controller, bridge.transport, log);
+  controller.on('notification', (n) => log(`notification: ${n.title}: ${n.body}`));
+  await controller.start();
+
+  log('ready. Open the app in a browser on this machine:');
+  console.log(`\n    ${bridge.url}\n`);
+  log(`click Connect on "Local demo gateway"; traffic starts flowing by itself once the tunnel is up.`);
+  log(`try it by hand: sudo ip netns exec ${CLI} ping 198.18.0.1   |   gateway metrics: sudo ip netns exec ${GW} curl -s 127.0.0.1:9605/metrics.json`);
+  log('Ctrl-C stops the demo and removes everything.');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
