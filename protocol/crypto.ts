@@ -57,7 +57,20 @@ export function formatUuid(bytes: Uint8Array): string {
 }
 
 export type NonceSource = (nonce: Buffer) => void;
-const randomNonce: NonceSource = (nonce) => sodium.randombytes_buf(nonce);
+
+/** Nonces drawn from libsodium's CSPRNG in blocks: one native call per 128 frames, not per frame. */
+const NONCES_PER_REFILL = 128;
+const noncePool = Buffer.alloc(NONCE_BYTES * NONCES_PER_REFILL);
+let noncePoolOffset = noncePool.length;
+const randomNonce: NonceSource = (nonce) => {
+  if (noncePoolOffset === noncePool.length) {
+    sodium.randombytes_buf(noncePool);
+    noncePoolOffset = 0;
+  }
+  noncePool.copy(nonce, 0, noncePoolOffset, noncePoolOffset + NONCE_BYTES);
+  noncePool.fill(0, noncePoolOffset, noncePoolOffset + NONCE_BYTES); // a used nonce never lingers
+  noncePoolOffset += NONCE_BYTES;
+};
 
 /**
  * Seals and opens type-200 frames for one shared UUID. Holds a 32-byte key scratch buffer, so one
