@@ -5,7 +5,7 @@
 //        ^ Unix socket (a file: reachable from the test process in the host namespace)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -285,5 +285,64 @@ describe('root helper', { skip: !isRoot && 'needs root' }, () => {
     const again = await appClient();
     assert.equal((await again.request<HelperStatus>('status')).state.kind, 'idle');
     again.close();
+  });
+
+  test('spawned mode: when the app is gone for good the helper disconnects, undoes everything and exits', async () => {
+    const sock = join(dir, 'run', 'gone.sock');
+    const resolv2 = join(dir, 'resolv-gone.conf');
+    writeFileSync(resolv2, ORIGINAL_RESOLV);
+    let out = '';
+    const p = net6.spawn(net6.client, process.execPath, [
+      join(DIST, 'helper', 'main.js'), '--mode', 'spawned', '--socket', sock, '--allow-uid', '0',
+      '--journal', join(dir, 'gone.jsonl'), '--resolv-conf', resolv2, '--tun-name', '4o6g0', '--app-gone-seconds', '1',
+    ]);
+    p.stdout?.on('data', (c: Buffer) => (out += c));
+    p.stderr?.on('data', (c: Buffer) => (out += c));
+    p.stdin?.end(token + '\n');
+    children.push(p);
+    await waitFor(() => out.includes('READY '), { timeoutMs: 10_000, what: 'the second helper' });
+    const app = await LineClient.connect(sock);
+    await app.request('hello', { token });
+    await app.request('subscribe');
+    await app.request('connect', { profile: profile() });
+    await app.until(() => app.stateKinds().includes('connected'), 'connected');
+    assert.match(readFileSync(resolv2, 'utf8'), /198\.18\.0\.53/);
+    const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+    app.close(); // the app goes away and does not come back
+    assert.equal(await exited, 0);
+    assert.match(out, /the app has been gone for good/);
+    assert.equal(readFileSync(resolv2, 'utf8'), ORIGINAL_RESOLV);
+    const links = await net6.exec(net6.client, 'ip', ['-br', 'link', 'show']);
+    assert.doesNotMatch(links, /4o6g0/);
+  });
+
+  test('service mode: the socket is root:<group> 0660; a group member drives the helper without a token, others cannot', async () => {
+    const sock = join(dir, 'run', 'service.sock');
+    let out = '';
+    const p = net6.spawn(net6.client, process.execPath, [
+      join(DIST, 'helper', 'main.js'), '--mode', 'service', '--socket', sock, '--group', 'nogroup',
+      '--journal', join(dir, 'service.jsonl'), '--resolv-conf', resolvConf, '--tun-name', '4o6v0',
+    ]);
+    p.stdout?.on('data', (c: Buffer) => (out += c));
+    p.stderr?.on('data', (c: Buffer) => (out += c));
+    children.push(p);
+    await waitFor(() => out.includes('READY '), { timeoutMs: 10_000, what: 'the service helper' });
+    const st = statSync(sock);
+    assert.equal(st.uid, 0);
+    assert.equal(st.gid, 65534);
+    assert.equal(st.mode & 0o777, 0o660);
+    const asUser = (uid: number, gid: number) => new Promise<string>((resolve) => {
+      const script = `const s=require('net').connect(process.argv[1]);let got='';s.on('data',d=>{got+=d;if(got.includes('\\n')){s.write(JSON.stringify({id:2,cmd:'status'})+'\\n')}if(got.split('\\n').length>2){console.log(got);s.destroy()}});` +
+        `s.on('connect',()=>s.write(JSON.stringify({id:1,cmd:'hello'})+'\\n'));s.on('error',e=>console.log('error:'+e.code));`;
+      const c = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, '-e', script, sock]);
+      let o = '';
+      c.stdout.on('data', (d: Buffer) => (o += d));
+      c.on('exit', () => resolve(o));
+    });
+    const member = await asUser(65534, 65534);
+    assert.match(member, /"mode":"service"/);
+    assert.match(member, /"kind":"idle"/);
+    assert.match(await asUser(65533, 65533), /error:EACCES/);
+    p.kill('SIGTERM');
   });
 });
