@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { spawn } from 'node:child_process';
-import type { HelperEvent, HelperResponse, HelperStatus } from '../contract/helper-api';
+import type { HelperEvent, HelperResponse, HelperStatus, TunnelStatsSnapshot } from '../contract/helper-api';
+import { HelperClient } from '../electron/helper-client';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
 
 const DIST = join(__dirname, '..');
@@ -163,15 +164,23 @@ describe('root helper', { skip: !isRoot && 'needs root' }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('connect: state transitions, live statistics with traffic, disconnect leaves nothing behind', async () => {
-    const app = await appClient();
-    const initial = await app.request<HelperStatus>('subscribe');
+  test('the app\'s HelperClient: state transitions, live statistics with traffic, disconnect leaves nothing behind', async () => {
+    // The same client module the Electron main process uses (electron/helper-client.ts).
+    const app = await HelperClient.connect({ socketPath, token });
+    const states: string[] = [];
+    const stats: TunnelStatsSnapshot[] = [];
+    let logs = 0;
+    app.on('state', (state) => states.push(state.kind === 'connecting' ? `connecting:${state.phase}` : state.kind));
+    app.on('stats', (s) => stats.push(s));
+    app.on('log', () => logs++);
+    assert.equal(app.hello?.mode, 'spawned'); // hello was sent (with the token) by connect()
+    const initial = await app.subscribe();
     assert.equal(initial.state.kind, 'idle');
-    const started = await app.request<HelperStatus>('connect', { profile: profile() });
+    const started = await app.connectTunnel(profile());
     assert.equal(started.profileName, 'Test gateway');
-    await app.until(() => app.stateKinds().includes('connected'), 'connected');
-    assert.deepEqual(app.stateKinds(), ['connecting:resolving', 'connecting:tcp', 'connecting:awaiting-ip', 'connected']);
-    const status = await app.request<HelperStatus>('status');
+    await waitFor(() => states.includes('connected'), { timeoutMs: 15_000, what: 'connected' });
+    assert.deepEqual(states, ['connecting:resolving', 'connecting:tcp', 'connecting:awaiting-ip', 'connected']);
+    const status = await app.status();
     assert.equal(status.state.kind, 'connected');
     if (status.state.kind === 'connected') assert.equal(status.state.lease.address, '198.18.0.2');
     assert.ok(status.changes.some((c) => /198\.18\.0\.2\/24/.test(c)), status.changes.join('\n'));
@@ -180,12 +189,11 @@ describe('root helper', { skip: !isRoot && 'needs root' }, () => {
 
     // Traffic: a flood of pings both ways, then statistics must show it.
     await net6.exec(net6.client, 'ping', ['-c', '200', '-i', '0.005', '-s', '1000', '198.18.0.1']);
-    await app.until(() => app.events.some((e) => e.event === 'stats' && e.stats.bytesUp > 200_000 && e.stats.bytesDown > 200_000),
-      'statistics with non-zero byte counts both ways');
-    assert.ok(app.events.some((e) => e.event === 'stats' && e.stats.rateUp > 0 && e.stats.lastHeartbeatAgoMs !== null));
-    assert.ok(app.events.some((e) => e.event === 'log'), 'log lines are pushed to subscribers');
+    await waitFor(() => stats.some((s) => s.bytesUp > 200_000 && s.bytesDown > 200_000), { timeoutMs: 5000, what: 'statistics with non-zero byte counts both ways' });
+    assert.ok(stats.some((s) => s.rateUp > 0 && s.rateDown > 0 && s.lastHeartbeatAgoMs !== null));
+    assert.ok(logs > 0, 'log lines are pushed to subscribers');
 
-    const after = await app.request<HelperStatus>('disconnect');
+    const after = await app.disconnectTunnel();
     assert.equal(after.state.kind, 'idle');
     assert.deepEqual(after.changes, []);
     assert.deepEqual(await leftovers(), []);
