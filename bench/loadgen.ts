@@ -139,6 +139,7 @@ class Session {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private leaseWaiter: ((ok: boolean) => void) | null = null;
   private pushing = false;
+  private pushDone: (() => void) | null = null;
 
   constructor(readonly index: number, readonly socket: net.Socket, private readonly cipher: FrameCipher | null) {
     socket.setNoDelay(true);
@@ -168,14 +169,26 @@ class Session {
     this.heartbeatTimer = first;
   }
 
-  /** Writes `batch` (whole frames) again and again until `until` (ms since epoch), respecting backpressure. */
+  /**
+   * Writes `batch` (whole frames) again and again until `until` (ms since epoch), respecting backpressure.
+   * Resolves at `until` even while waiting for 'drain', or when the session closes.
+   */
   push(batch: Buffer, framesPerBatch: number, until: number): Promise<void> {
     this.pushing = true;
     return new Promise((resolve) => {
+      const finish = (): void => {
+        if (this.pushDone === null) return;
+        this.pushDone = null;
+        this.pushing = false;
+        clearTimeout(deadline);
+        this.socket.off('drain', step);
+        resolve();
+      };
+      this.pushDone = finish;
+      const deadline = setTimeout(finish, Math.max(0, until - Date.now()));
       const step = (): void => {
         if (this.closed || !this.pushing || Date.now() >= until) {
-          this.pushing = false;
-          resolve();
+          finish();
           return;
         }
         // A few writes per turn, then yield so the other sessions and the heartbeats get their turn.
@@ -206,6 +219,7 @@ class Session {
     this.socket.destroy();
     this.leaseWaiter?.(false);
     this.leaseWaiter = null;
+    this.pushDone?.();
   }
 
   private onData(chunk: Buffer): void {

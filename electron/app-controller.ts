@@ -80,6 +80,8 @@ export class AppController {
   private detach: (() => void)[] = [];
   /** The profile we last asked the helper to connect, to map its profile name back to an id. */
   private requested: { id: string; name: string } | null = null;
+  /** State events received so far (see applyReply). */
+  private stateEvents = 0;
   private current: TunnelSnapshot = {
     state: IDLE, profileId: null, profileName: null, stats: emptyStats(), changes: [],
     helper: { status: 'none', mode: null, error: null },
@@ -156,12 +158,16 @@ export class AppController {
     const profile = this.deps.store.get(profileId);
     const session = await this.ensureSession();
     this.requested = { id: profile.id, name: profile.name };
-    this.applyStatus(await session.connectTunnel(toHelperProfile(profile)));
+    const seen = this.stateEvents;
+    this.applyReply(await session.connectTunnel(toHelperProfile(profile)), seen);
     return this.current;
   }
 
   async disconnect(): Promise<TunnelSnapshot> {
-    if (this.session?.isOpen) this.applyStatus(await this.session.disconnectTunnel());
+    if (this.session?.isOpen) {
+      const seen = this.stateEvents;
+      this.applyReply(await this.session.disconnectTunnel(), seen);
+    }
     return this.current;
   }
 
@@ -227,6 +233,18 @@ export class AppController {
 
   // ---- snapshot --------------------------------------------------------------------------------
 
+  /**
+   * A reply's status was taken when the helper answered; state events sent after it can arrive in
+   * the same read and be applied first. Then the events are newer: keep their state.
+   */
+  private applyReply(status: HelperStatus, stateEventsBefore: number): void {
+    if (this.stateEvents === stateEventsBefore) {
+      this.applyStatus(status);
+      return;
+    }
+    this.set({ ...this.current, stats: status.stats, changes: status.changes });
+  }
+
   private applyStatus(status: HelperStatus): void {
     this.set({
       ...this.current,
@@ -239,6 +257,7 @@ export class AppController {
   }
 
   private applyState(state: TunnelState, profileName: string | null): void {
+    this.stateEvents++;
     const kindChanged = state.kind !== this.current.state.kind;
     this.set({ ...this.current, state, profileName, profileId: this.profileIdFor(profileName) });
     // The list of system changes moves when a tunnel comes up or goes down: fetch it then.

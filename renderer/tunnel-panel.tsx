@@ -1,0 +1,179 @@
+// The tunnel side of the window: the status with the one big button, and, while connected, the
+// connection's details, live traffic with its graph, and what the helper changed on this system.
+import type { TunnelStatsSnapshot } from '../contract/helper-api';
+import type { TunnelSnapshot } from '../contract/ipc-schema';
+import type { Profile } from '../electron/profile-schema';
+import { formatBytes, formatRate } from '../helper/format';
+import { EncryptionBadge } from './badges';
+import { AlertIcon, CheckIcon, LockIcon, PowerIcon, ShieldIcon, UnlockIcon } from './icons';
+import { RateGraph } from './rate-graph';
+import {
+  type Pending, type Tone, buttonView, endpoint, formatAgo, formatDuration, isActive, plural, statusView,
+} from './state-view';
+import type { RateSample } from './use-vpn';
+import { useNow } from './use-now';
+
+export interface TunnelPanelProps {
+  snapshot: TunnelSnapshot;
+  stateSinceMs: number;
+  stats: TunnelStatsSnapshot | null;
+  samples: readonly RateSample[];
+  pending: Pending;
+  /** The profile the button connects to (the selected one), or the tunnel's own while active. */
+  target: Profile | null;
+  onConnect: () => void;
+  onDisconnect: () => void;
+}
+
+export function TunnelPanel(props: TunnelPanelProps) {
+  const { snapshot, stats, samples, target } = props;
+  const s = snapshot.state;
+  const ticking = s.kind === 'connected' || s.kind === 'reconnecting';
+  const now = useNow(ticking);
+  const status = statusView(snapshot, props.pending, target?.name ?? null, props.stateSinceMs, now);
+  const button = buttonView(s, props.pending, target !== null);
+  // While a tunnel is up the details matter more than a big centred status: the hero shrinks to a row.
+  const compact = s.kind === 'connected' || s.kind === 'reconnecting';
+  const showTraffic = stats !== null && (s.kind === 'connected' || s.kind === 'reconnecting' || (s.kind === 'connecting' && samples.length > 0));
+
+  return (
+    <div className="tunnel">
+      <section className={`hero tone-${status.tone}${compact ? ' compact' : ''}`} aria-labelledby="status-title">
+        <StatusOrb tone={status.tone} />
+        <div className="hero-text">
+          <h2 id="status-title" data-testid="status-title">{status.title}</h2>
+          {status.detail ? <p className="hero-detail" data-testid="status-detail">{status.detail}</p> : null}
+          {target && !isActive(s) && s.kind !== 'disconnecting' ? <ProfileLine profile={target} /> : null}
+        </div>
+        <ConnectButton view={button}
+          onClick={button.action === 'connect' ? props.onConnect : button.action === 'disconnect' ? props.onDisconnect : undefined} />
+        {status.failure ? (
+          <div className="failure" role="alert" data-testid="failure">
+            <AlertIcon size={18} />
+            <div>
+              <p className="failure-text">{status.failure.text}</p>
+              {status.failure.message && status.failure.message !== status.failure.text
+                ? <p className="failure-message">{status.failure.message}</p> : null}
+            </div>
+          </div>
+        ) : null}
+      </section>
+
+      <div className="live" aria-live="off">
+        {showTraffic && stats ? <TrafficCard stats={stats} samples={samples} /> : null}
+        {s.kind === 'connected' ? <ConnectionCard snapshot={snapshot} stats={stats} now={now} target={target} /> : null}
+        <ChangesCard changes={snapshot.changes} active={s.kind !== 'idle' && s.kind !== 'failed'} />
+      </div>
+    </div>
+  );
+}
+
+function StatusOrb({ tone }: { tone: Tone }) {
+  const icon = tone === 'ok' ? <LockIcon size={30} /> : tone === 'error' ? <AlertIcon size={30} />
+    : tone === 'idle' ? <UnlockIcon size={30} /> : <ShieldIcon size={30} />;
+  return <div className={`orb orb-${tone}`} aria-hidden="true">{icon}</div>;
+}
+
+function ProfileLine({ profile }: { profile: Profile }) {
+  return (
+    <p className="hero-profile">
+      <span className="mono">{endpoint(profile.server, profile.port)}</span>
+      <EncryptionBadge on={profile.encryption} />
+    </p>
+  );
+}
+
+function ConnectButton({ view, onClick }: { view: ReturnType<typeof buttonView>; onClick?: () => void }) {
+  return (
+    <button type="button" className={`connect connect-${view.tone}`} data-testid="connect-button"
+      data-action={view.action} aria-disabled={onClick ? undefined : true}
+      onClick={onClick}>
+      <span className="connect-icon" aria-hidden="true">
+        {view.tone === 'busy' || view.tone === 'warn' ? <span className="spinner" /> : view.tone === 'ok' ? <CheckIcon size={22} /> : <PowerIcon size={22} />}
+      </span>
+      <span className="connect-text">
+        <span className="connect-label">{view.label}</span>
+        <span className="connect-hint">{view.hint}</span>
+      </span>
+    </button>
+  );
+}
+
+function ConnectionCard({ snapshot, stats, now, target }: { snapshot: TunnelSnapshot; stats: TunnelStatsSnapshot | null; now: number; target: Profile | null }) {
+  const s = snapshot.state;
+  if (s.kind !== 'connected') return null;
+  const port = target && snapshot.profileId === target.id ? target.port : null;
+  return (
+    <section className="card" aria-labelledby="conn-title">
+      <h3 id="conn-title" className="card-title">Connection</h3>
+      <dl className="facts">
+        <Fact label="Address" testId="assigned-address" mono>{`${s.lease.address}/${s.lease.prefixLength}`}</Fact>
+        <Fact label="Route">{routeText(s.lease.route)}</Fact>
+        <Fact label="DNS servers" mono>{s.lease.dns.length > 0 ? s.lease.dns.join(', ') : 'not changed'}</Fact>
+        <Fact label="Server" mono>{port ? endpoint(s.serverAddress, port) : s.serverAddress}</Fact>
+        <Fact label="Connected for" testId="connected-for">{formatDuration(now - s.sinceMs)}</Fact>
+        <Fact label="Last heartbeat" testId="last-heartbeat">{formatAgo(stats?.lastHeartbeatAgoMs ?? null)}</Fact>
+        <Fact label="Reconnects" testId="reconnects">{String(stats?.reconnects ?? 0)}</Fact>
+        <Fact label="Device" mono>{`${s.lease.tunName}, MTU ${s.lease.mtu}`}</Fact>
+      </dl>
+    </section>
+  );
+}
+
+function TrafficCard({ stats, samples }: { stats: TunnelStatsSnapshot; samples: readonly RateSample[] }) {
+  return (
+    <section className="card" aria-labelledby="traffic-title">
+      <h3 id="traffic-title" className="card-title">Traffic</h3>
+      <div className="rates">
+        <div className="rate rate-up">
+          <span className="rate-label">Upload</span>
+          <span className="rate-value" data-testid="rate-up">{formatRate(stats.rateUp)}</span>
+          <span className="rate-total">
+            <span data-testid="total-up">{formatBytes(stats.bytesUp)}</span> sent · {plural(stats.packetsUp, 'packet')}
+          </span>
+        </div>
+        <div className="rate rate-down">
+          <span className="rate-label">Download</span>
+          <span className="rate-value" data-testid="rate-down">{formatRate(stats.rateDown)}</span>
+          <span className="rate-total">
+            <span data-testid="total-down">{formatBytes(stats.bytesDown)}</span> received · {plural(stats.packetsDown, 'packet')}
+          </span>
+        </div>
+      </div>
+      <RateGraph samples={samples} />
+      {stats.dropped > 0 ? <p className="muted small">{plural(stats.dropped, 'packet')} not forwarded (not IPv4, too large, or the link was full)</p> : null}
+    </section>
+  );
+}
+
+function ChangesCard({ changes, active }: { changes: readonly string[]; active: boolean }) {
+  return (
+    <section className="card" aria-labelledby="changes-title" data-testid="changes">
+      <h3 id="changes-title" className="card-title">What the helper changed on this computer</h3>
+      {changes.length > 0 ? (
+        <>
+          <ul className="changes">
+            {changes.map((c, i) => <li key={`${i}-${c}`} className="mono">{c}</li>)}
+          </ul>
+          <p className="muted small">Each change is journaled before it is made and undone on disconnect, even after a crash.</p>
+        </>
+      ) : (
+        <p className="muted small">{active ? 'Nothing yet.' : 'Nothing: addresses, routes and DNS are as your system set them.'}</p>
+      )}
+    </section>
+  );
+}
+
+/** The offer's route: 0.0.0.0 is the default route (protocol.md: what legacy servers always send). */
+function routeText(route: string): string {
+  return route === '0.0.0.0' ? 'All IPv4 (default route)' : route;
+}
+
+function Fact({ label, children, mono, testId }: { label: string; children: string; mono?: boolean; testId?: string }) {
+  return (
+    <div className="fact">
+      <dt>{label}</dt>
+      <dd className={mono ? 'mono' : undefined} data-testid={testId}>{children}</dd>
+    </div>
+  );
+}

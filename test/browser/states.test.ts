@@ -1,0 +1,230 @@
+// The window against a fake helper (electron/testing/fake-helper.ts) behind the real AppController and
+// browser bridge: every state of the machine pushed on demand, so each label, colour and wording is
+// checked (and photographed) without waiting for a real network to misbehave. Also the repaired
+// profiles file, a helper that cannot be started, and a window that loses the app. Needs Chromium
+// and the renderer build, not root.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Browser, type Locator, type Page, chromium } from 'playwright-core';
+import { VpnError } from '../../contract/ipc-schema';
+import type { TunnelState } from '../../contract/tunnel-state';
+import { AppController } from '../../electron/app-controller';
+import { type BrowserBridge, startBrowserBridge } from '../../electron/browser-bridge';
+import { openConfBackend } from '../../electron/conf-backend';
+import { HelperClient } from '../../electron/helper-client';
+import { bindController } from '../../electron/ipc-binding';
+import { openProfileStore } from '../../electron/profile-store';
+import { FAKE_LEASE, FakeHelper, stats } from '../../electron/testing/fake-helper';
+import { ARTIFACTS, CHROMIUM, RENDERER_DIR } from './ui-harness';
+import { existsSync } from 'node:fs';
+
+const skip = !existsSync(CHROMIUM) ? `needs Chromium at ${CHROMIUM}`
+  : !existsSync(join(RENDERER_DIR, 'index.html')) ? 'needs the renderer build: vite build --config renderer/vite.config.ts' : false;
+if (skip) console.log(`# browser state tests skipped: ${skip}`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const SERVER = 'fd00:46::1';
+
+describe('the window in every tunnel state (fake helper)', { skip }, () => {
+  let dir: string;
+  let fake: FakeHelper;
+  let controller: AppController;
+  let bridge: BrowserBridge;
+  let browser: Browser;
+  let page: Page;
+  let helperUnavailable: VpnError | null = null;
+
+  async function waitForText(loc: Locator, re: RegExp, what: string, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last: string | null = null;
+    for (;;) {
+      last = await loc.first().textContent({ timeout: 500 }).catch(() => null);
+      if (last !== null && re.test(last)) return last;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} to match ${re}; last text: ${JSON.stringify(last)}`);
+      await sleep(50);
+    }
+  }
+  const shot = async (name: string) => {
+    await sleep(350);
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  };
+  const button = () => page.getByTestId('connect-button');
+  const detail = () => page.getByTestId('status-detail');
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), '4o6-ui-states-'));
+    const uid = process.getuid?.() ?? 0;
+    // A profiles file with one good and one broken entry: the store keeps the good one and says so.
+    const storeDir = join(dir, 'profiles');
+    mkdirSync(storeDir);
+    writeFileSync(join(storeDir, 'profiles.json'), JSON.stringify({
+      format: '4over6-profiles', version: 1,
+      profiles: [
+        { id: '2f0e4a52-6a43-4d0e-9a57-4f1f3c1f9b10', name: 'Office', server: SERVER, port: 5555, encryption: true, uuid: 'bbde0d1c-083b-4f20-9cce-799367ba1a5a', autoReconnect: true, dns: true },
+        { id: 'not-an-id', name: 'Home', server: 'vpn.example.org', port: 99999, encryption: false },
+      ],
+    }));
+    const { store, status } = await openProfileStore(storeDir, openConfBackend);
+    store.create({ name: 'Lab', server: 'lab.example.org', port: 5556, encryption: false });
+
+    const socketPath = join(dir, 'helper.sock');
+    fake = await FakeHelper.start({ socketPath, mode: 'service' });
+    const open = () => HelperClient.connect({ socketPath, trustedOwners: [uid], trustedDirOwner: uid });
+    controller = new AppController({
+      store, storeStatus: status,
+      helper: {
+        connectExisting: open,
+        connect: async () => {
+          if (helperUnavailable) throw helperUnavailable;
+          return open();
+        },
+      },
+    });
+    bridge = await startBrowserBridge({ staticDir: RENDERER_DIR });
+    bindController(controller, bridge.transport, () => undefined);
+    await controller.start();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM, headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1100, height: 760 }, colorScheme: 'light' });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    // The page's clock runs normally but can be moved on: stats pushes one "second" apart, instantly.
+    await page.clock.install();
+    await page.goto(bridge.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await bridge?.close().catch(() => undefined);
+    await controller?.shutdown();
+    await fake?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a repaired profiles file: what was kept, where the old file is, and each lost entry', async () => {
+    const banner = page.getByTestId('recovery-banner');
+    await banner.waitFor({ timeout: 10_000 });
+    const text = await banner.textContent() ?? '';
+    assert.match(text, /damaged and has been repaired/);
+    assert.match(text, /1 valid profile was kept/);
+    assert.match(text, /profiles\.json\.corrupt-/);
+    assert.match(text, /profiles\.json: profiles\[1\] \(Home\): id: /);
+    assert.match(text, /profiles\.json: profiles\[1\] \(Home\): port: /);
+    assert.equal(await page.getByTestId('helper-pill').textContent(), 'Helper running (service)');
+    await shot('states-01-recovery');
+    await page.getByRole('button', { name: /^Dismiss: Your profiles file/ }).click();
+    assert.equal(await banner.count(), 0);
+  });
+
+  test('arrow keys move through the profile list', async () => {
+    const first = page.locator('.profile-main').first();
+    await first.focus();
+    await page.keyboard.press('ArrowDown');
+    await waitForText(detail(), /Ready to connect to Lab/, 'the second profile selected');
+    await page.keyboard.press('ArrowUp');
+    await waitForText(detail(), /Ready to connect to Office/, 'the first profile selected');
+  });
+
+  test('connecting: the label and every phase in words; the button cancels', async () => {
+    await button().click();
+    await waitForText(button(), /^Connecting…Click to cancel/, 'connecting');
+    const connecting = (phase: 'resolving' | 'tcp' | 'awaiting-ip', attempt = 1): TunnelState =>
+      ({ kind: 'connecting', server: SERVER, phase, attempt, serverAddress: phase === 'resolving' ? null : SERVER });
+    fake.setState(connecting('resolving'), 'Office');
+    await waitForText(detail(), /^resolving the server name$/, 'resolving');
+    fake.setState(connecting('tcp'), 'Office');
+    await waitForText(detail(), /^connecting to the server$/, 'tcp');
+    fake.setState(connecting('awaiting-ip', 2), 'Office');
+    await waitForText(detail(), /^waiting for an address, attempt 2$/, 'awaiting-ip');
+    assert.match(await page.getByTestId('status-title').textContent() ?? '', /Connecting to Office/);
+    await shot('states-02-connecting');
+
+    const before = fake.received.filter((r) => r.cmd === 'disconnect').length;
+    await button().click();
+    await waitForText(button(), /^Connect/, 'idle after cancelling');
+    assert.equal(fake.received.filter((r) => r.cmd === 'disconnect').length, before + 1, 'the click sent a disconnect');
+  });
+
+  test('connected: details, a ticking clock, live rates and a 60-sample graph', async () => {
+    await button().click();
+    await waitForText(button(), /^Connecting/, 'connecting');
+    fake.changes = ['address 10.8.0.2/24 on 4over6', '4over6 brought up', 'route 0.0.0.0/1 via 4over6', 'route 128.0.0.0/1 via 4over6', 'systemd-resolved DNS on 4over6'];
+    fake.setState({ kind: 'connected', server: SERVER, serverAddress: SERVER, lease: FAKE_LEASE, sinceMs: Date.now() - 3_723_000, attempt: 1 }, 'Office');
+    await waitForText(button(), /^ConnectedClick to disconnect/, 'connected');
+    await waitForText(page.getByTestId('changes'), /systemd-resolved DNS on 4over6/, 'the changes list');
+    const since = await page.getByTestId('connected-for').textContent() ?? '';
+    assert.match(since, /^1:02:0\d$/);
+    for (let i = 0; i < 70; i++) {
+      const t = i / 6;
+      fake.emit({ event: 'stats', stats: stats({
+        rateUp: Math.round(60_000 + 50_000 * Math.sin(t)), rateDown: Math.round(900_000 + 600_000 * Math.sin(t / 2 + 1)),
+        bytesUp: 2_500_000 + i * 60_000, bytesDown: 48_000_000 + i * 900_000, packetsUp: 9000 + i * 50, packetsDown: 40_000 + i * 700,
+        lastHeartbeatAgoMs: 4000, reconnects: 1,
+      }) });
+      await sleep(5);
+      await page.clock.fastForward(1000);
+    }
+    const graph = page.getByTestId('rate-graph');
+    for (let i = 0; i < 40 && (await graph.getAttribute('data-samples')) !== '60'; i++) await sleep(50);
+    assert.equal(await graph.getAttribute('data-samples'), '60', 'only the last 60 samples are kept');
+    assert.match(await page.getByTestId('rate-down').textContent() ?? '', /Mbit\/s|kbit\/s/);
+    assert.match(await page.getByTestId('total-down').textContent() ?? '', /MiB/);
+    assert.equal(await page.getByTestId('reconnects').textContent(), '1');
+    assert.equal(await page.getByTestId('last-heartbeat').textContent(), '4 s ago');
+    await shot('states-03-connected');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('states-03-connected-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  test('reconnecting: attempt, a countdown and the reason', async () => {
+    fake.setState({ kind: 'reconnecting', server: SERVER, attempt: 2, retryInMs: 8000, lastFailure: { reason: 'heartbeat-lost', message: 'no heartbeat for 60 s' } }, 'Office');
+    await waitForText(button(), /^Reconnecting…Click to stop/, 'reconnecting');
+    const first = await waitForText(detail(), /^attempt 3, retry in [78] s$/, 'the countdown');
+    await waitForText(detail(), /^attempt 3, retry in [56] s$/, 'the countdown moving', 4000);
+    assert.ok(first);
+    assert.match(await page.getByTestId('failure').textContent() ?? '', /The server stopped answering \(no heartbeat\)No heartbeat for 60 s/);
+    await shot('states-04-reconnecting');
+  });
+
+  test('disconnecting, then a failure with its reason', async () => {
+    fake.setState({ kind: 'disconnecting', then: 'failed', failure: { reason: 'system-config-failed', message: 'ip route add 0.0.0.0/1 dev 4over6: RTNETLINK answers: File exists' } }, 'Office');
+    await waitForText(button(), /^Disconnecting…Restoring routes and DNS/, 'disconnecting');
+    assert.equal(await button().getAttribute('aria-disabled'), 'true');
+    fake.changes = [];
+    fake.setState({ kind: 'failed', failure: { reason: 'system-config-failed', message: 'ip route add 0.0.0.0/1 dev 4over6: RTNETLINK answers: File exists' } }, 'Office');
+    await waitForText(button(), /^Try againConnection failed/, 'failed');
+    assert.match(await page.getByTestId('failure').textContent() ?? '',
+      /The tunnel address, routes or DNS could not be setIp route add 0\.0\.0\.0\/1 dev 4over6: RTNETLINK answers: File exists/);
+    assert.match(await page.getByTestId('status-title').textContent() ?? '', /The connection to Office failed/);
+    await shot('states-05-failed');
+  });
+
+  test('the helper cannot be started: the banner says why and what to do', async () => {
+    fake.dropConnections();
+    await waitForText(page.getByTestId('helper-banner'), /The 4over6 helper stopped/, 'the helper lost');
+    helperUnavailable = new VpnError('HELPER_LAUNCH_FAILED', 'the password dialog was dismissed or authorization was refused');
+    await button().click();
+    const banner = page.getByTestId('helper-banner');
+    await waitForText(banner, /not available.*password dialog was dismissed.*enter your password when asked/s, 'the launch failure');
+    await waitForText(button(), /^Connect/, 'the button back to Connect');
+    assert.equal(await page.getByTestId('notices').textContent(), '', 'no second message for the same problem');
+    await shot('states-06-helper-unavailable');
+    helperUnavailable = null;
+    await button().click();
+    await waitForText(button(), /^Connecting/, 'connecting through the helper again');
+    assert.equal(await banner.count(), 0);
+    fake.setState({ kind: 'idle' }, 'Office');
+  });
+
+  test('the window loses the app: a banner offers a reload', async () => {
+    await bridge.close();
+    const banner = page.getByTestId('link-banner');
+    await waitForText(banner, /lost its connection to the app.*Reload/s, 'the link banner');
+    await shot('states-07-link-lost');
+  });
+});
