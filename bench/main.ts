@@ -1,6 +1,8 @@
 // npm run bench [protocol|tunnel|scale ...]: prints one markdown section per benchmark.
 // Absolute numbers are noisy on a shared 2-core machine: compare rows of one run (ratios), never across runs.
 import { protocolBench } from './protocol-bench';
+import { scaleBench } from './scale-bench';
+import { tunnelBench } from './tunnel-bench';
 
 async function protocolSection(): Promise<string> {
   const rows = await protocolBench();
@@ -27,11 +29,9 @@ async function main(): Promise<void> {
   };
   if (want('protocol')) console.log('\n' + (await protocolSection()));
   if (want('tunnel') && needsRoot('Tunnel')) {
-    const { tunnelBench } = await import('./tunnel-bench');
     console.log('\n' + (await tunnelBench({ seconds })));
   }
   if (want('scale') && needsRoot('Server scale')) {
-    const { scaleBench } = await import('./scale-bench');
     console.log('\n' + (await scaleBench({ seconds: Math.min(seconds, 10) })));
   }
 }

@@ -172,6 +172,9 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 
 // ---- writes ----------------------------------------------------------------------------------
 
+/* Packets whose pointers fit on the stack; larger batches use the heap. */
+#define WRITE_STACK_PACKETS 256
+
 static napi_value js_write_packets(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], packet, result;
@@ -189,31 +192,43 @@ static napi_value js_write_packets(napi_env env, napi_callback_info info) {
   if (!read_int(env, argv[2], 0, array_length, &count))
     return throw_usage(env, WRITE_USAGE, "count is not an integer in 0..packets.length");
 
-  // Validate everything first so a bad call writes nothing.
+  // Validate everything first so a bad call writes nothing, keeping each packet's pointer so the
+  // write loop does not convert every argument a second time (that cost ~10 % of a busy gateway).
+  struct iovec stack_packets[WRITE_STACK_PACKETS];
+  struct iovec *packets = stack_packets;
+  if (count > WRITE_STACK_PACKETS) {
+    packets = malloc((size_t)count * sizeof *packets);
+    if (!packets) return throw_errno(env, ENOMEM, "malloc", NULL);
+  }
   for (uint32_t i = 0; i < count; i++) {
-    NAPI_CALL(env, napi_get_element(env, argv[1], i, &packet));
-    if (!read_typed(env, packet, napi_uint8_array, &data, &length)) {
+    if (napi_get_element(env, argv[1], i, &packet) != napi_ok ||
+        !read_typed(env, packet, napi_uint8_array, &data, &length)) {
+      if (packets != stack_packets) free(packets);
       char detail[64];
       snprintf(detail, sizeof detail, "packets[%u] is not a Uint8Array", i);
       return throw_usage(env, WRITE_USAGE, detail);
     }
+    packets[i].iov_base = data;
+    packets[i].iov_len = length;
   }
 
   uint32_t written = 0;
+  int fatal = 0;
   for (uint32_t i = 0; i < count; i++) {
-    NAPI_CALL(env, napi_get_element(env, argv[1], i, &packet));
-    if (!read_typed(env, packet, napi_uint8_array, &data, &length)) continue;
     ssize_t n;
-    do n = write(fd, data, length); while (n < 0 && errno == EINTR);
+    do n = write(fd, packets[i].iov_base, packets[i].iov_len); while (n < 0 && errno == EINTR);
     if (n >= 0) {
       written++;  // TUN takes a packet whole or not at all
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       break;  // queue full: the caller decides whether to drop or retry the rest
     } else if (errno == EBADF) {
-      return throw_errno(env, errno, "write", NULL);  // no device behind the fd: not a packet problem
+      fatal = errno;  // no device behind the fd: not a packet problem
+      break;
     }
     // Anything else (EINVAL, EIO, ...) is about this packet: skip it and keep going.
   }
+  if (packets != stack_packets) free(packets);
+  if (fatal) return throw_errno(env, fatal, "write", NULL);
   NAPI_CALL(env, napi_create_uint32(env, written, &result));
   return result;
 }

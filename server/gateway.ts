@@ -16,7 +16,8 @@ import { HEARTBEAT_FRAME, UNSUPPORTED_FRAME, encodeIpResponse } from '../protoco
 import { AddressPool } from './address-pool';
 import { Session, type SessionId } from './session';
 
-const TUN_BATCH_PACKETS = 64;
+/** Packets per TUN readiness event: enough that client uploads cannot crowd out the downstream. */
+const TUN_BATCH_PACKETS = 256;
 const TUN_READ_PACKET_BYTES = 2048;
 const UNSUPPORTED_ANSWER_INTERVAL_MS = 1000;
 const SWEEP_INTERVAL_MS = 1000; // protocol.md "Session behaviour": a 1 s tick
