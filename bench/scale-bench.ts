@@ -17,6 +17,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { GatewayMetrics } from '../server/gateway';
 import { type TwoHostNet, createTwoHostNet, waitFor } from '../test/support/netns';
 
 const DIST = join(__dirname, '..');
@@ -50,20 +51,6 @@ export interface ScaleBenchOptions {
   serverNodeArgs?: string[];
 }
 
-interface GatewayMetrics {
-  sessions: number;
-  leasesFree: number;
-  leasesInUse: number;
-  accepted: number;
-  closed: number;
-  bytesUp: number;
-  packetsUp: number;
-  bytesDown: number;
-  packetsDown: number;
-  heartbeatEvictions: number;
-  poolExhausted: number;
-  drops: Record<string, number>;
-}
 
 interface Sample {
   t: number;
@@ -437,7 +424,7 @@ class Bench {
     const dt = (s1.t - s0.t) / 1000;
     const drops: Record<string, number> = {};
     for (const [k, v] of Object.entries(s1.m.drops)) {
-      const d = v - (s0.m.drops[k] ?? 0);
+      const d = v - (s0.m.drops[k as keyof GatewayMetrics['drops']] ?? 0);
       if (d !== 0) drops[k] = d;
     }
     const per = result.perSessionFrames ?? [];

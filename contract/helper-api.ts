@@ -63,7 +63,8 @@ export interface HelloInfo {
   pid: number;
 }
 
-export interface TunnelStatsSnapshot {
+/** What every view of a tunnel's traffic has (the engine's own stats add drop reasons). */
+export interface TrafficCounters {
   bytesUp: number;
   bytesDown: number;
   packetsUp: number;
@@ -71,9 +72,14 @@ export interface TunnelStatsSnapshot {
   /** Bytes per second over the last second. */
   rateUp: number;
   rateDown: number;
-  dropped: number;
+  /** Milliseconds since the last heartbeat from the server (null while no tunnel is up). */
   lastHeartbeatAgoMs: number | null;
   reconnects: number;
+}
+
+export interface TunnelStatsSnapshot extends TrafficCounters {
+  /** Packets not forwarded, all reasons together. */
+  dropped: number;
 }
 
 export interface HelperStatus {

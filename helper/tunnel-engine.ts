@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
+import type { TrafficCounters } from '../contract/helper-api';
 import {
   FAILURE_TEXT, IDLE, type Failure, type FailureReason, type LeaseInfo, type TunnelEvent, type TunnelState,
   isPermanentFailure, reconnectDelayMs, transition,
@@ -93,22 +94,12 @@ export const DEFAULT_TIMING: EngineTiming = {
   connectTimeoutMs: 10_000,
 };
 
-export interface TunnelStats {
-  bytesUp: number;
-  bytesDown: number;
-  packetsUp: number;
-  packetsDown: number;
-  /** Bytes per second over the last tick. */
-  rateUp: number;
-  rateDown: number;
+export interface TunnelStats extends TrafficCounters {
   droppedNotIpv4: number;
   droppedPeerTooSlow: number;
   droppedTooLarge: number;
   droppedTunWrite: number;
   decryptFailures: number;
-  /** Milliseconds since the last heartbeat from the server (null before the tunnel is up). */
-  lastHeartbeatAgoMs: number | null;
-  reconnects: number;
 }
 
 const TUN_BATCH_PACKETS = 64;
