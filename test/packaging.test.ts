@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
+import type { TrayIconName } from '../electron/tray-model';
 
 const ROOT = join(__dirname, '..', '..');
 const INSTALLED_HELPER = '/opt/4over6/resources/4over6-helper';
@@ -103,4 +104,22 @@ test('electron-builder.yml: every file it names exists; the helper lands where t
   }
   assert.match(read(config.deb.afterInstall), /\/usr\/share\/polkit-1\/actions\/org\.fourover6\.helper\.policy/);
   assert.deepEqual(config.linux.target, ['deb', 'AppImage']);
+});
+
+test('icons: the app icon set for the desktop entry and a tray icon for every state the tray shows', () => {
+  const config = parseYaml(read('electron-builder.yml')) as { linux: { icon: string; category: string }; files: string[] };
+  assert.equal(config.linux.category, 'Network');
+  for (const size of [16, 32, 48, 64, 128, 256, 512]) {
+    const png = readFileSync(join(ROOT, config.linux.icon, `${size}x${size}.png`));
+    assert.equal(png.subarray(1, 4).toString(), 'PNG');
+    assert.equal(png.readUInt32BE(16), size, `${size}x${size}.png width`);
+    assert.equal(png.readUInt32BE(20), size, `${size}x${size}.png height`);
+  }
+  for (const state of ['disconnected', 'connecting', 'connected', 'error'] satisfies TrayIconName[]) {
+    for (const [file, size] of [[`${state}.png`, 22], [`${state}@2x.png`, 44]] as const) {
+      const png = readFileSync(join(ROOT, 'assets', 'tray', file));
+      assert.equal(png.readUInt32BE(16), size, `${file} width`);
+    }
+  }
+  assert.ok(config.files.includes('assets/tray/*.png'), 'tray icons are packaged');
 });
