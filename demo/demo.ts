@@ -156,9 +156,30 @@ async function main(): Promise<void> {
 
   log('ready. Open the app in a browser on this machine:');
   console.log(`\n    ${bridge.url}\n`);
+  openInElectron(bridge.url);
   log(`click Connect on "Local demo gateway"; traffic starts flowing by itself once the tunnel is up.`);
   log(`try it by hand: sudo ip netns exec ${CLI} ping 198.18.0.1   |   gateway metrics: sudo ip netns exec ${GW} curl -s 127.0.0.1:9605/metrics.json`);
   log('Ctrl-C stops the demo and removes everything.');
+}
+
+/**
+ * Where the Electron binary is installed, show the UI in an Electron window too, run as the user who
+ * called sudo: Electron must never run as root. (Its binary cannot be fetched on our build machines,
+ * so there the printed address is the way in.)
+ */
+function openInElectron(url: string): void {
+  const electron = join(ROOT, 'node_modules', 'electron', 'dist', 'electron');
+  const uid = process.env.SUDO_UID;
+  const gid = process.env.SUDO_GID;
+  if (!existsSync(electron) || !uid || !gid || !/^\d+$/.test(uid) || !/^\d+$/.test(gid) || uid === '0') return;
+  const child = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--reset-env', electron, url], {
+    stdio: 'ignore',
+    env: { DISPLAY: process.env.DISPLAY ?? ':0', WAYLAND_DISPLAY: process.env.WAYLAND_DISPLAY ?? '', XDG_RUNTIME_DIR: `/run/user/${uid}` },
+    detached: true,
+  });
+  child.on('error', () => log('could not start Electron; use the address above'));
+  child.unref();
+  log('opened the UI in an Electron window as your own user');
 }
 
 main().catch((err) => {
