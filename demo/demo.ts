@@ -172,9 +172,12 @@ function openInElectron(url: string): void {
   const uid = process.env.SUDO_UID;
   const gid = process.env.SUDO_GID;
   if (!existsSync(electron) || !uid || !gid || !/^\d+$/.test(uid) || !/^\d+$/.test(gid) || uid === '0') return;
-  const child = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--reset-env', electron, url], {
+  const child = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', electron, url], {
     stdio: 'ignore',
-    env: { DISPLAY: process.env.DISPLAY ?? ':0', WAYLAND_DISPLAY: process.env.WAYLAND_DISPLAY ?? '', XDG_RUNTIME_DIR: `/run/user/${uid}` },
+    env: {
+      DISPLAY: process.env.DISPLAY ?? ':0', WAYLAND_DISPLAY: process.env.WAYLAND_DISPLAY ?? '', XDG_RUNTIME_DIR: `/run/user/${uid}`,
+      HOME: process.env.SUDO_USER ? `/home/${process.env.SUDO_USER}` : '/tmp', PATH: '/usr/bin:/bin',
+    },
     detached: true,
   });
   child.on('error', () => log('could not start Electron; use the address above'));
