@@ -41,6 +41,7 @@ export interface TunnelProfile {
 /** The system changes the engine makes; netconfig/NetConfigurator implements it. */
 export interface NetworkConfigurator {
   addAddress(dev: string, address: string, prefixLength: number): Promise<void>;
+  setSysctl(key: string, value: string): Promise<void>;
   setMtu(dev: string, mtu: number): Promise<void>;
   setUp(dev: string): Promise<void>;
   addDefaultRoute(dev: string): Promise<void>;
@@ -345,6 +346,8 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     const dev = tun.name;
     lease.tunName = dev;
     try {
+      // The tunnel carries IPv4 only: without IPv6 on the device the kernel sends nothing it must drop.
+      await netcfg.setSysctl(`net.ipv6.conf.${dev}.disable_ipv6`, '1').catch((err: Error) => log.debug(`IPv6 stays on ${dev}: ${err.message}`));
       await netcfg.addAddress(dev, lease.address, lease.prefixLength);
       await netcfg.setMtu(dev, lease.mtu);
       await netcfg.setUp(dev);

@@ -47,6 +47,7 @@ async function startGateway(config: ServerConfig) {
 class RecordingNet {
   readonly calls: string[] = [];
   async addAddress(dev: string, a: string, p: number) { this.calls.push(`addr ${dev} ${a}/${p}`); }
+  async setSysctl(key: string, value: string) { this.calls.push(`sysctl ${key}=${value}`); }
   async setMtu(dev: string, mtu: number) { this.calls.push(`mtu ${dev} ${mtu}`); }
   async setUp(dev: string) { this.calls.push(`up ${dev}`); }
   async addDefaultRoute(dev: string) { this.calls.push(`default ${dev}`); }
@@ -88,7 +89,7 @@ for (const encrypted of [false, true]) {
       ['connecting:resolving', 'connecting:tcp', 'connecting:awaiting-ip', 'connected']);
     assert.equal(s.lease.address, '198.18.0.2');
     assert.deepEqual(s.lease.dns, ['198.18.0.1', '198.18.0.53']);
-    assert.deepEqual(netcfg.calls, ['addr cli0 198.18.0.2/24', 'mtu cli0 1500', 'up cli0', 'default cli0', 'dns cli0 198.18.0.1,198.18.0.53']);
+    assert.deepEqual(netcfg.calls, ['sysctl net.ipv6.conf.cli0.disable_ipv6=1', 'addr cli0 198.18.0.2/24', 'mtu cli0 1500', 'up cli0', 'default cli0', 'dns cli0 198.18.0.1,198.18.0.53']);
 
     // Upstream: a batch of 100 packets, sizes up to the MTU, arrives in order at the server TUN.
     const up = Array.from({ length: 100 }, (_, i) => ipv4Packet('198.18.0.2', '198.18.0.1', (i * 37) % 1472, i));
