@@ -181,6 +181,22 @@ async function main(argv: string[]): Promise<number> {
         }
       }
     });
+  program.command('cleanup')
+    .description('undo what a client killed with -9 (or a power loss) left: routes, addresses, DNS')
+    .option('--journal <path>', 'the journal the client wrote', '/var/lib/4over6/cli-journal.jsonl')
+    .action(async (opts: { journal: string }) => {
+      const log = createLogger({ level: 'info' });
+      const journal = new ChangeJournal(opts.journal);
+      const leftovers = await journal.entries();
+      if (leftovers.length === 0) {
+        console.log('nothing to undo');
+        return;
+      }
+      const report = await NetConfigurator.replayJournal(journal, { log: (l) => log.info(l) });
+      for (const f of report.failed) log.error(`could not undo: ${f.error}`);
+      console.log(`undid ${leftovers.length - report.failed.length} of ${leftovers.length} change(s)`);
+      exitCode = report.failed.length > 0 ? 1 : 0;
+    });
   await program.parseAsync(argv);
   return exitCode;
 }

@@ -234,4 +234,21 @@ ${extra}
     await server.stop();
     assert.deepEqual(await leftovers(), []);
   });
+
+  test('a client killed with -9 leaves DNS rewritten; `4over6 cleanup` (or the next connect) undoes it from the journal', async () => {
+    const server = await startServer('', null);
+    const resolvConf = join(dir, 'resolv-kill.conf');
+    writeFileSync(resolvConf, 'nameserver 198.18.9.9\n');
+    const client = startClient(['--tun-name', '4o6k0', '--resolv-conf', resolvConf], 'killed');
+    await client.waitFor(/connected: 198\.18\.0\.2/);
+    assert.match(readFileSync(resolvConf, 'utf8'), /198\.18\.0\.53/);
+    await client.stop('SIGKILL');
+    assert.match(readFileSync(resolvConf, 'utf8'), /198\.18\.0\.53/, 'nobody cleaned up yet');
+    const out = await net.exec(net.client, process.execPath, [CLI, 'cleanup', '--journal', join(dir, 'journal-killed.jsonl')]);
+    assert.match(out, /undid \d+ of \d+ change\(s\)/);
+    assert.equal(readFileSync(resolvConf, 'utf8'), 'nameserver 198.18.9.9\n');
+    assert.match(await net.exec(net.client, process.execPath, [CLI, 'cleanup', '--journal', join(dir, 'journal-killed.jsonl')]), /nothing to undo/);
+    await server.stop();
+    assert.deepEqual(await leftovers(), []);
+  });
 });
