@@ -101,6 +101,16 @@ async function main(argv: string[]): Promise<number> {
     log.error(`--mode: expected service or spawned, got ${opts.mode}`);
     return 2;
   }
+  // Through pkexec a user (an admin, per our polkit policy) chooses our argv: options that pick files
+  // or who may drive us are for root's own use (tests, the demo), never for a pkexec'd helper.
+  const pkexecUid = process.env.PKEXEC_UID;
+  if (pkexecUid !== undefined && pkexecUid !== '0') {
+    const rootOnly = (['allowUid', 'journal', 'resolvConf', 'socket'] as const).filter((k) => program.getOptionValueSource(k) === 'cli');
+    if (rootOnly.length > 0) {
+      log.error(`through pkexec these options are not accepted: ${rootOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+      return 2;
+    }
+  }
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(opts.tunName)) {
     log.error('--tun-name: expected an interface name');
     return 2;
