@@ -120,25 +120,26 @@ function ConnectionCard({ snapshot, stats, now, target }: { snapshot: TunnelSnap
   );
 }
 
+function RateFigure(props: { direction: 'up' | 'down'; label: string; rate: number; bytes: number; packets: number; verb: string }) {
+  const { direction, label, rate, bytes, packets, verb } = props;
+  return (
+    <div className={`rate rate-${direction}`}>
+      <span className="rate-label">{label}</span>
+      <span className="rate-value" data-testid={`rate-${direction}`}>{formatRate(rate)}</span>
+      <span className="rate-total">
+        <span data-testid={`total-${direction}`}>{formatBytes(bytes)}</span> {verb} · {plural(packets, 'packet')}
+      </span>
+    </div>
+  );
+}
+
 function TrafficCard({ stats, samples }: { stats: TunnelStatsSnapshot; samples: readonly RateSample[] }) {
   return (
     <section className="card" aria-labelledby="traffic-title">
       <h3 id="traffic-title" className="card-title">Traffic</h3>
       <div className="rates">
-        <div className="rate rate-up">
-          <span className="rate-label">Upload</span>
-          <span className="rate-value" data-testid="rate-up">{formatRate(stats.rateUp)}</span>
-          <span className="rate-total">
-            <span data-testid="total-up">{formatBytes(stats.bytesUp)}</span> sent · {plural(stats.packetsUp, 'packet')}
-          </span>
-        </div>
-        <div className="rate rate-down">
-          <span className="rate-label">Download</span>
-          <span className="rate-value" data-testid="rate-down">{formatRate(stats.rateDown)}</span>
-          <span className="rate-total">
-            <span data-testid="total-down">{formatBytes(stats.bytesDown)}</span> received · {plural(stats.packetsDown, 'packet')}
-          </span>
-        </div>
+        <RateFigure direction="up" label="Upload" rate={stats.rateUp} bytes={stats.bytesUp} packets={stats.packetsUp} verb="sent" />
+        <RateFigure direction="down" label="Download" rate={stats.rateDown} bytes={stats.bytesDown} packets={stats.packetsDown} verb="received" />
       </div>
       <RateGraph samples={samples} />
       {stats.dropped > 0 ? <p className="muted small">{plural(stats.dropped, 'packet')} not forwarded (not IPv4, too large, or the link was full)</p> : null}
