@@ -35,6 +35,7 @@ interface ConnectOptions {
   heartbeatInterval?: number;
   heartbeatTimeout?: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  tunOffload: boolean;
 }
 
 const intArg = (min: number, max: number) => (value: string) => {
@@ -99,7 +100,7 @@ async function connect(opts: ConnectOptions, log: Logger): Promise<number> {
   if (opts.heartbeatInterval) timing.heartbeatIntervalMs = opts.heartbeatInterval * 1000;
   if (opts.heartbeatTimeout) timing.heartbeatTimeoutMs = opts.heartbeatTimeout * 1000;
   const engine = new TunnelEngine(profile, {
-    openTun: (name) => TunDevice.open(name),
+    openTun: (name) => TunDevice.open(name, { coalesce: opts.tunOffload }),
     net,
     resolveHost: resolveAaaa,
     connectTcp: connectTcpOverIpv6,
@@ -163,6 +164,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--tun-name <name>', 'TUN device name (default 4over6)')
     .option('--resolv-conf <path>', 'write DNS to this resolv.conf instead of the system resolver')
     .option('--no-reconnect', 'exit when the connection is lost instead of reconnecting')
+    .option('--no-tun-offload', 'write packets to the TUN one by one (no GSO coalescing)')
     .option('--stats-interval <s>', 'seconds between rate lines', intArg(1, 3600), 5)
     .option('--journal <path>', 'where system changes are journalled for crash recovery', '/var/lib/4over6/cli-journal.jsonl')
     .option('--heartbeat-interval <s>', 'seconds between heartbeats (default 20)', intArg(1, 3600))

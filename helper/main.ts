@@ -186,7 +186,7 @@ async function main(argv: string[]): Promise<number> {
         tunName: opts.tunName,
         autoReconnect: profile.autoReconnect,
       }, {
-        openTun: (name) => TunDevice.open(name),
+        openTun: (name) => TunDevice.open(name, { coalesce: true }),
         net: netcfg,
         resolveHost: resolveAaaa,
         connectTcp: connectTcpOverIpv6,

@@ -17,7 +17,7 @@ export interface NativePoller {
 
 export interface NativeBinding {
   /** Opens /dev/net/tun (non-blocking, close-on-exec) and attaches IFF_TUN | IFF_NO_PI `name`. */
-  open(name: string): { fd: number; name: string };
+  open(name: string, vnetHdr?: boolean): { fd: number; name: string };
   close(fd: number): void;
   /**
    * Polls `fd` for readability; per event reads packets until EAGAIN, until `lengths` is full,
@@ -33,12 +33,16 @@ export interface NativeBinding {
     headroom: number,
     maxPacketBytes: number,
     onBatch: (count: number) => void,
+    /** The fd was opened with vnetHdr: each read starts with a virtio-net header, skipped. */
+    vnetHdr?: boolean,
   ): NativePoller;
   /**
    * One write() per packet for packets[0..count). Returns how many were written; stops at
-   * EAGAIN, skips packets the kernel rejects (EINVAL, EIO, ...), throws on EBADF.
+   * EAGAIN, skips packets the kernel rejects (EINVAL, EIO, ...), throws on EBADF. With vnetHdr
+   * each write starts with a virtio-net header, and runs of TCP segments of one flow are
+   * coalesced into one GSO packet (counted as the segments it holds).
    */
-  writePackets(fd: number, packets: readonly Uint8Array[], count: number): number;
+  writePackets(fd: number, packets: readonly Uint8Array[], count: number, vnetHdr?: boolean): number;
   /** SO_PEERCRED of a connected Unix socket. */
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
 }

@@ -14,10 +14,11 @@
 #include <sys/uio.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <node_api.h>
 #include <uv.h>
 
-#define WRITE_USAGE "writePackets(fd: number, packets: Uint8Array[], count: number)"
+#define WRITE_USAGE "writePackets(fd: number, packets: Uint8Array[], count: number, vnetHdr?: boolean)"
 #define READ_USAGE                                                                      \
   "startReading(fd: number, scratch: Uint8Array, lengths: Int32Array, headroom: number, " \
   "maxPacketBytes: number, onBatch: (count: number) => void)"
@@ -119,8 +120,9 @@ static bool read_fd(napi_env env, napi_value v, int *fd) {
 // ---- open / close ----------------------------------------------------------------------------
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result, jfd, jname;
+  size_t argc = 2;
+  napi_value argv[2], result, jfd, jname;
+  bool vnet = false;
   napi_valuetype type;
   size_t len = 0;
   char name[IFNAMSIZ];
@@ -133,11 +135,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (len >= IFNAMSIZ) return throw_usage(env, "open(name: string)", "name longer than 15 bytes");
   NAPI_CALL(env, napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len));
   if (strlen(name) != len) return throw_usage(env, "open(name: string)", "name contains NUL");
+  if (argc >= 2 && napi_get_value_bool(env, argv[1], &vnet) != napi_ok)
+    return throw_usage(env, "open(name: string, vnetHdr?: boolean)", "vnetHdr is not a boolean");
 
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, name, len);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  // IFF_VNET_HDR: every read and write carries a virtio-net header, which lets writes hand the
+  // kernel one coalesced TCP super-packet (GSO) instead of dozens of segments.
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return throw_errno(env, errno, "open", "/dev/net/tun");
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
@@ -170,15 +176,113 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+
+// ---- GRO-style coalescing (vnet-header devices) -----------------------------------------------
+// Consecutive TCP segments of one flow (same addresses, ports, ACK, window and options, sequence
+// numbers back to back, equal sizes but the last) are written as one GSO super-packet: the kernel
+// then runs one inner-TCP receive instead of dozens. Anything else is written as it is.
+
+#define GRO_MAX_BYTES 65535
+#define GRO_MAX_SEGMENTS 64
+#define IPV4_HEADER_BYTES 20
+#define TCP_FLAG_PSH 0x08
+#define TCP_FLAG_ACK 0x10
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t get32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static void put16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
+
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum) {
+  for (size_t i = 0; i + 1 < len; i += 2) sum += get16(p + i);
+  if (len & 1) sum += (uint32_t)p[len - 1] << 8;
+  return sum;
+}
+static uint16_t fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)sum;
+}
+
+// TCP header length if this is a segment we may merge (plain IPv4, TCP, data, only ACK[+PSH]).
+static size_t mergeable_tcp(const uint8_t *p, size_t len) {
+  if (len < IPV4_HEADER_BYTES + 20 || p[0] != 0x45 || p[9] != 6) return 0;
+  if (get16(p + 2) != len || (get16(p + 6) & 0x3fff) != 0) return 0;  // length, fragments
+  size_t thl = (size_t)(p[IPV4_HEADER_BYTES + 12] >> 4) * 4;
+  if (thl < 20 || IPV4_HEADER_BYTES + thl >= len) return 0;
+  uint8_t flags = p[IPV4_HEADER_BYTES + 13];
+  if ((flags & ~(TCP_FLAG_ACK | TCP_FLAG_PSH)) != 0 || !(flags & TCP_FLAG_ACK)) return 0;
+  return thl;
+}
+
+// May `b` follow `last` in a group started by `first`? (All three mergeable, same header size.)
+static bool follows(const uint8_t *first, const uint8_t *last, size_t last_len, const uint8_t *b,
+                    size_t b_len, size_t hdr, size_t gso_size) {
+  const uint8_t *ft = first + IPV4_HEADER_BYTES, *lt = last + IPV4_HEADER_BYTES, *bt = b + IPV4_HEADER_BYTES;
+  if (lt[13] & TCP_FLAG_PSH) return false;              // PSH ends a group
+  if (last_len - hdr != gso_size) return false;         // only the last may be short
+  if (b_len - hdr > gso_size) return false;
+  if (b[1] != first[1] || b[8] != first[8]) return false;                    // TOS, TTL
+  if (memcmp(b + 12, first + 12, 8) != 0) return false;                      // addresses
+  if (memcmp(bt, ft, 4) != 0 || memcmp(bt + 8, ft + 8, 5) != 0) return false;  // ports, ACK, offset
+  if (memcmp(bt + 14, ft + 14, 2) != 0) return false;                        // window
+  if (memcmp(bt + 20, ft + 20, hdr - IPV4_HEADER_BYTES - 20) != 0) return false;  // options
+  return get32(bt + 4) == get32(lt + 4) + (uint32_t)(last_len - hdr);        // in sequence
+}
+
+// Writes packets[from, to) (a group checked by follows) as one GSO packet built in `buf`.
+static ssize_t write_coalesced(int fd, const struct iovec *pk, size_t from, size_t to, size_t hdr,
+                               uint8_t *buf) {
+  size_t total = hdr;
+  memcpy(buf, pk[from].iov_base, hdr);
+  for (size_t i = from; i < to; i++) {
+    size_t payload = pk[i].iov_len - hdr;
+    memcpy(buf + total, (const uint8_t *)pk[i].iov_base + hdr, payload);
+    total += payload;
+  }
+  uint8_t *tcp = buf + IPV4_HEADER_BYTES;
+  tcp[13] |= ((const uint8_t *)pk[to - 1].iov_base)[IPV4_HEADER_BYTES + 13] & TCP_FLAG_PSH;
+  put16(buf + 2, (uint16_t)total);
+  put16(buf + 10, 0);
+  put16(buf + 10, (uint16_t)~fold(sum16(buf, IPV4_HEADER_BYTES, 0)));
+  // CHECKSUM_PARTIAL: the field holds the pseudo-header sum; the kernel completes it per segment.
+  uint32_t pseudo = sum16(buf + 12, 8, 0) + 6 + (uint32_t)(total - IPV4_HEADER_BYTES);
+  put16(tcp + 16, fold(pseudo));
+  struct virtio_net_hdr vh = {
+    .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+    .hdr_len = (uint16_t)hdr,
+    .gso_size = (uint16_t)(pk[from].iov_len - hdr),
+    .csum_start = IPV4_HEADER_BYTES,
+    .csum_offset = 16,
+  };
+  struct iovec iov[2] = {{&vh, sizeof vh}, {buf, total}};
+  ssize_t n;
+  do n = writev(fd, iov, 2); while (n < 0 && errno == EINTR);
+  return n;
+}
+
+static ssize_t write_plain_vnet(int fd, const struct iovec *pk) {
+  struct virtio_net_hdr vh;
+  memset(&vh, 0, sizeof vh);
+  struct iovec iov[2] = {{&vh, sizeof vh}, {pk->iov_base, pk->iov_len}};
+  ssize_t n;
+  do n = writev(fd, iov, 2); while (n < 0 && errno == EINTR);
+  return n;
+}
+
 // ---- writes ----------------------------------------------------------------------------------
 
 /* Packets whose pointers fit on the stack; larger batches use the heap. */
 #define WRITE_STACK_PACKETS 256
 
 static napi_value js_write_packets(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], packet, result;
-  bool is_array = false;
+  size_t argc = 4;
+  napi_value argv[4], packet, result;
+  bool is_array = false, vnet = false;
   uint32_t array_length;
   int64_t count;
   int fd;
@@ -191,6 +295,8 @@ static napi_value js_write_packets(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_array_length(env, argv[1], &array_length));
   if (!read_int(env, argv[2], 0, array_length, &count))
     return throw_usage(env, WRITE_USAGE, "count is not an integer in 0..packets.length");
+  if (argc >= 4 && napi_get_value_bool(env, argv[3], &vnet) != napi_ok)
+    return throw_usage(env, WRITE_USAGE, "vnetHdr is not a boolean");
 
   // Validate everything first so a bad call writes nothing, keeping each packet's pointer so the
   // write loop does not convert every argument a second time (that cost ~10 % of a busy gateway).
@@ -214,11 +320,45 @@ static napi_value js_write_packets(napi_env env, napi_callback_info info) {
 
   uint32_t written = 0;
   int fatal = 0;
-  for (uint32_t i = 0; i < count; i++) {
+  uint8_t *gro_buf = NULL;
+  if (vnet && count > 1 && !(gro_buf = malloc(GRO_MAX_BYTES))) {
+    if (packets != stack_packets) free(packets);
+    return throw_errno(env, ENOMEM, "malloc", NULL);
+  }
+  for (uint32_t i = 0; i < count;) {
+    // A group [i, end): one packet, or (vnet) a run of TCP segments written as one GSO packet.
+    uint32_t end = i + 1;
+    size_t hdr = 0;
+    if (gro_buf && (hdr = IPV4_HEADER_BYTES + mergeable_tcp(packets[i].iov_base, packets[i].iov_len)) > IPV4_HEADER_BYTES) {
+      const uint8_t *first = packets[i].iov_base;
+      size_t gso_size = packets[i].iov_len - hdr, total = packets[i].iov_len;
+      while (end < count && end - i < GRO_MAX_SEGMENTS &&
+             total + packets[end].iov_len - hdr <= GRO_MAX_BYTES &&
+             IPV4_HEADER_BYTES + mergeable_tcp(packets[end].iov_base, packets[end].iov_len) == hdr &&
+             follows(first, packets[end - 1].iov_base, packets[end - 1].iov_len, packets[end].iov_base,
+                     packets[end].iov_len, hdr, gso_size)) {
+        total += packets[end].iov_len - hdr;
+        end++;
+      }
+    }
     ssize_t n;
-    do n = write(fd, packets[i].iov_base, packets[i].iov_len); while (n < 0 && errno == EINTR);
+    if (end - i > 1) {
+      n = write_coalesced(fd, packets, i, end, hdr, gro_buf);
+      if (n < 0 && errno == EINVAL) {
+        // A kernel that refuses this GSO packet still takes the segments one by one.
+        uint32_t ok = 0;
+        for (uint32_t j = i; j < end; j++) ok += write_plain_vnet(fd, &packets[j]) >= 0;
+        written += ok;
+        i = end;
+        continue;
+      }
+    } else if (vnet) {
+      n = write_plain_vnet(fd, &packets[i]);
+    } else {
+      do n = write(fd, packets[i].iov_base, packets[i].iov_len); while (n < 0 && errno == EINTR);
+    }
     if (n >= 0) {
-      written++;  // TUN takes a packet whole or not at all
+      written += end - i;  // TUN takes a packet whole or not at all
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       break;  // queue full: the caller decides whether to drop or retry the rest
     } else if (errno == EBADF) {
@@ -226,7 +366,9 @@ static napi_value js_write_packets(napi_env env, napi_callback_info info) {
       break;
     }
     // Anything else (EINVAL, EIO, ...) is about this packet: skip it and keep going.
+    i = end;
   }
+  free(gro_buf);
   if (packets != stack_packets) free(packets);
   if (fatal) return throw_errno(env, fatal, "write", NULL);
   NAPI_CALL(env, napi_create_uint32(env, written, &result));
@@ -264,6 +406,7 @@ typedef struct {
   int fd;
   size_t headroom;
   size_t max_packet;
+  bool vnet;         // reads start with a virtio-net header (skipped: no offloads are enabled)
   bool active;       // polling; stop() not called yet
   bool in_callback;  // inside on_readable: JS references must outlive onBatch
   bool handle_live;  // uv handle initialised and its close callback not run yet
@@ -358,11 +501,15 @@ static int read_batch(poller_t *p, int32_t *count_out) {
   // TUN silently cuts a packet to the buffer it is given and returns the cut length; the
   // one-byte overflow iovec is how we notice, so a cut packet is dropped, never exposed.
   uint8_t overflow;
-  struct iovec iov[2] = {{NULL, p->max_packet}, {&overflow, 1}};
+  struct virtio_net_hdr vnet_hdr;
+  struct iovec iov_all[3] = {{&vnet_hdr, sizeof vnet_hdr}, {NULL, p->max_packet}, {&overflow, 1}};
+  struct iovec *iov = p->vnet ? iov_all : iov_all + 1;
+  const int iovcnt = p->vnet ? 3 : 2;
+  const size_t header = p->vnet ? sizeof vnet_hdr : 0;
   // Bounded by read attempts, not packets kept, so a flood of dropped packets cannot pin us here.
   for (size_t attempt = 0; attempt < nlengths && cap - offset >= slot; attempt++) {
-    iov[0].iov_base = buf + offset + p->headroom;
-    ssize_t n = readv(p->fd, iov, 2);
+    iov_all[1].iov_base = buf + offset + p->headroom;
+    ssize_t n = readv(p->fd, iov, iovcnt);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
@@ -372,6 +519,8 @@ static int read_batch(poller_t *p, int32_t *count_out) {
       err = EPIPE;
       break;
     }
+    if ((size_t)n < header) continue;
+    n -= (ssize_t)header;
     if ((size_t)n > p->max_packet) continue;  // longer than maxPacketBytes: dropped
     lengths[count++] = (int32_t)n;
     offset += p->headroom + (size_t)n;
@@ -411,8 +560,9 @@ static napi_value js_poller_stop(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_start_reading(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6], wrapper, resource_name;
+  size_t argc = 7;
+  napi_value argv[7], wrapper, resource_name;
+  bool vnet = false;
   napi_valuetype type;
   int fd;
   int64_t headroom, max_packet;
@@ -432,6 +582,8 @@ static napi_value js_start_reading(napi_env env, napi_callback_info info) {
     return throw_usage(env, READ_USAGE, "scratch is smaller than headroom + maxPacketBytes");
   NAPI_CALL(env, napi_typeof(env, argv[5], &type));
   if (type != napi_function) return throw_usage(env, READ_USAGE, "onBatch is not a function");
+  if (argc >= 7 && napi_get_value_bool(env, argv[6], &vnet) != napi_ok)
+    return throw_usage(env, READ_USAGE, "vnetHdr is not a boolean");
   // The read loop runs until EAGAIN: on a blocking fd it would hang the event loop.
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0) return throw_errno(env, errno, "fcntl", "(F_GETFL)");
@@ -443,6 +595,7 @@ static napi_value js_start_reading(napi_env env, napi_callback_info info) {
   p->fd = fd;
   p->headroom = (size_t)headroom;
   p->max_packet = (size_t)max_packet;
+  p->vnet = vnet;
   napi_property_descriptor stop = {"stop", NULL, js_poller_stop, NULL, NULL, NULL, napi_default, NULL};
   if (napi_create_object(env, &wrapper) != napi_ok ||
       napi_define_properties(env, wrapper, 1, &stop) != napi_ok ||

@@ -153,21 +153,27 @@ export class TunDevice {
   private constructor(
     readonly fd: number,
     readonly name: string,
+    /** Reads and writes carry a virtio-net header; writes coalesce TCP segments (GSO). */
+    readonly coalescing = false,
   ) {}
 
-  /** Creates (or attaches to) TUN `name`; "" or a pattern like "4o6%d" lets the kernel pick. */
-  static open(name = ''): TunDevice {
+  /**
+   * Creates (or attaches to) TUN `name`; "" or a pattern like "4o6%d" lets the kernel pick.
+   * `coalesce`: open with IFF_VNET_HDR so that writePackets hands the kernel runs of TCP segments
+   * of one flow as one GSO super-packet (one inner-TCP receive instead of dozens).
+   */
+  static open(name = '', options: { coalesce?: boolean } = {}): TunDevice {
     if (typeof name !== 'string') throw new TypeError('TunDevice.open(name?: string)');
     checkName(name);
     const binding = nativeBinding();
     let opened: { fd: number; name: string };
     try {
-      opened = binding.open(name);
+      opened = binding.open(name, options.coalesce === true);
     } catch (err) {
       const code = isErrnoError(err) ? err.code : '';
       throw toTunError(err, `cannot open TUN ${name === '' ? '(kernel-chosen name)' : `"${name}"`}`, openHint(code, name));
     }
-    return new TunDevice(opened.fd, opened.name);
+    return new TunDevice(opened.fd, opened.name, options.coalesce === true);
   }
 
   /**
@@ -219,7 +225,7 @@ export class TunDevice {
     };
     let poller: NativePoller;
     try {
-      poller = nativeBinding().startReading(this.fd, scratch, lengths, headroom, maxPacketBytes, handler);
+      poller = nativeBinding().startReading(this.fd, scratch, lengths, headroom, maxPacketBytes, handler, this.coalescing);
     } catch (err) {
       throw toTunError(err, `cannot start reading TUN "${this.name}"`);
     }
@@ -240,7 +246,7 @@ export class TunDevice {
   writePackets(packets: readonly Uint8Array[], count = Array.isArray(packets) ? packets.length : 0): number {
     this.assertOpen();
     try {
-      return nativeBinding().writePackets(this.fd, packets, count);
+      return nativeBinding().writePackets(this.fd, packets, count, this.coalescing);
     } catch (err) {
       throw toTunError(err, `cannot write to TUN "${this.name}"`);
     }

@@ -88,6 +88,7 @@ const serverSchema = z.object({
   nat_interface: interfaceName.optional(),
   tun_name: interfaceName.default('4over6srv%d'),
   mtu: intIn(576, 2003).default(1500),
+  tun_offload: boolean.default(true),
   heartbeat_interval: intIn(1, 3600).default(20),
   heartbeat_timeout: intIn(1, 3600).default(60),
   log_level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -112,6 +113,8 @@ export interface ServerConfig {
   natInterface: string | null;
   tunName: string;
   mtu: number;
+  /** Coalesce TCP segments into GSO packets on TUN writes (IFF_VNET_HDR). */
+  tunOffload: boolean;
   heartbeatIntervalS: number;
   heartbeatTimeoutS: number;
   logLevel: LogLevel;
@@ -170,6 +173,7 @@ export function parseServerConfig(text: string, source = 'server_config.yaml'): 
       natInterface: value.nat_interface ?? null,
       tunName: value.tun_name,
       mtu: value.mtu,
+      tunOffload: value.tun_offload,
       heartbeatIntervalS: value.heartbeat_interval,
       heartbeatTimeoutS: value.heartbeat_timeout,
       logLevel: value.log_level,

@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
   };
 
   try {
-    tun = TunDevice.open(config.tunName);
+    tun = TunDevice.open(config.tunName, { coalesce: config.tunOffload });
     // IPv4 only: no router solicitations from the kernel into the tunnel.
     await netcfg.setSysctl(`net.ipv6.conf.${tun.name}.disable_ipv6`, '1').catch((err: Error) => log.debug(`IPv6 stays on: ${err.message}`));
     await netcfg.addAddress(tun.name, config.gateway, config.prefixLength);
