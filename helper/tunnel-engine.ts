@@ -136,9 +136,10 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
   private readonly cipher: FrameCipher | null;
   private readonly counters: TunnelStats = emptyStats();
   private lastRateSample = { atMs: 0, up: 0, down: 0 };
-  // Reused per TUN batch: packet starts/lengths of the IPv4 packets to send.
-  private readonly batchStarts = new Int32Array(TUN_BATCH_PACKETS);
-  private readonly batchLengths = new Int32Array(TUN_BATCH_PACKETS);
+  // Reused per TUN batch: packet starts/lengths of the IPv4 packets to send (grown when a batch
+  // is larger, e.g. a TSO super-packet cut into segments).
+  private batchStarts = new Int32Array(TUN_BATCH_PACKETS);
+  private batchLengths = new Int32Array(TUN_BATCH_PACKETS);
   private readonly tunWrites: Buffer[] = [];
 
   constructor(readonly profile: TunnelProfile, private readonly env: EngineEnvironment, timing: Partial<EngineTiming> = {}) {
@@ -380,6 +381,10 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
   private onTunBatch(a: Attempt, scratch: Buffer, lengths: Int32Array, count: number): void {
     const link = a.link;
     if (!link) return;
+    if (count > this.batchStarts.length) {
+      this.batchStarts = new Int32Array(count);
+      this.batchLengths = new Int32Array(count);
+    }
     const limit = this.cipher && link.encryptOutgoing ? MAX_INNER_FRAME_BYTES - FRAME_HEADER_BYTES : 2048;
     let p = 0;
     let n = 0;

@@ -153,6 +153,13 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, err, "ioctl", detail);
   }
+  // TSO reads: the kernel may hand us up to 64 KiB TCP super-packets (and checksums left to
+  // complete); read_batch cuts them into MTU-sized segments with full checksums for the wire.
+  if (vnet && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "ioctl", "(TUNSETOFFLOAD)");
+  }
   ifr.ifr_name[IFNAMSIZ - 1] = '\0';
   NAPI_CALL_GOTO(env, napi_create_object(env, &result), fail);
   NAPI_CALL_GOTO(env, napi_create_int32(env, fd, &jfd), fail);
@@ -406,7 +413,8 @@ typedef struct {
   int fd;
   size_t headroom;
   size_t max_packet;
-  bool vnet;         // reads start with a virtio-net header (skipped: no offloads are enabled)
+  bool vnet;         // reads start with a virtio-net header; TSO super-packets are segmented
+  uint8_t *tso_buf;  // vnet: each read lands here first (TSO_READ_BYTES)
   bool active;       // polling; stop() not called yet
   bool in_callback;  // inside on_readable: JS references must outlive onBatch
   bool handle_live;  // uv handle initialised and its close callback not run yet
@@ -433,7 +441,10 @@ static void on_closed(uv_handle_t *handle) {
   p->handle_live = false;
   if (p->cleanup_hook) napi_remove_async_cleanup_hook(p->cleanup_hook);
   p->cleanup_hook = NULL;
-  if (p->finalized) free(p);
+  if (p->finalized) {
+    free(p->tso_buf);
+    free(p);
+  }
 }
 
 static void stop_poller(poller_t *p) {
@@ -454,7 +465,10 @@ static void poller_finalize(napi_env env, void *data, void *hint) {
   p->finalized = true;
   stop_poller(p);  // only still active at environment teardown: `self` pins it otherwise
   release_js(p);
-  if (!p->handle_live) free(p);
+  if (!p->handle_live) {
+    free(p->tso_buf);
+    free(p);
+  }
 }
 
 // Calls onBatch(arg); a JS exception becomes an uncaught exception, as for any event callback.
@@ -477,6 +491,83 @@ static void deliver(poller_t *p, int32_t arg) {
 
 // Reads packets into the scratch layout (packet i at p_i + headroom, p_{i+1} = p_i + headroom +
 // len_i); returns 0 or the errno that should end reading.
+
+// ---- TSO reads (vnet-header devices) ------------------------------------------------------------
+
+#define TSO_READ_BYTES (65536 + 256)
+#define TSO_MAX_SEGMENTS 128
+
+/** Completes a CHECKSUM_PARTIAL packet: the field already holds the pseudo-header sum. */
+static void complete_checksum(uint8_t *pkt, size_t len, size_t start, size_t offset) {
+  if (start + offset + 2 > len) return;
+  uint16_t c = (uint16_t)~fold(sum16(pkt + start, len - start, 0));
+  put16(pkt + start + offset, c);
+}
+
+/**
+ * Cuts a TCP/IPv4 super-packet into segments of `mss` payload bytes at dst (the batch layout:
+ * `headroom` bytes before each), with IP ids, lengths, sequence numbers, flags and both checksums
+ * set as the kernel's own segmentation would. Returns the number of segments, 0 if not possible.
+ */
+static size_t segment_tcp4(const uint8_t *sp, size_t len, size_t mss, uint8_t *dst, size_t room,
+                           size_t headroom, int32_t *lengths, size_t max_segments, size_t *used) {
+  if (len < 40 || (sp[0] >> 4) != 4 || sp[9] != 6 || mss == 0) return 0;
+  size_t ihl = (size_t)(sp[0] & 15) * 4;
+  if (ihl < 20 || ihl + 20 > len) return 0;
+  size_t thl = (size_t)(sp[ihl + 12] >> 4) * 4;
+  size_t hdr = ihl + thl;
+  if (thl < 20 || hdr > len) return 0;
+  size_t payload = len - hdr;
+  size_t segs = payload == 0 ? 1 : (payload + mss - 1) / mss;
+  if (segs > max_segments || segs * (headroom + hdr) + payload > room) return 0;
+  uint16_t id = get16(sp + 4);
+  uint32_t seq = get32(sp + ihl + 4);
+  uint8_t flags = sp[ihl + 13];
+  size_t off = 0;
+  for (size_t k = 0; k < segs; k++) {
+    size_t chunk = payload - k * mss < mss ? payload - k * mss : mss;
+    uint8_t *seg = dst + off + headroom;
+    memcpy(seg, sp, hdr);
+    memcpy(seg + hdr, sp + hdr + k * mss, chunk);
+    size_t total = hdr + chunk;
+    put16(seg + 2, (uint16_t)total);
+    put16(seg + 4, (uint16_t)(id + k));
+    put16(seg + 10, 0);
+    put16(seg + 10, (uint16_t)~fold(sum16(seg, ihl, 0)));
+    uint8_t *tcp = seg + ihl;
+    uint32_t s32 = seq + (uint32_t)(k * mss);
+    tcp[4] = (uint8_t)(s32 >> 24); tcp[5] = (uint8_t)(s32 >> 16); tcp[6] = (uint8_t)(s32 >> 8); tcp[7] = (uint8_t)s32;
+    uint8_t f = flags;
+    if (k > 0) f &= (uint8_t)~0x80;                  // CWR: first segment only
+    if (k + 1 < segs) f &= (uint8_t)~(0x01 | 0x08);  // FIN, PSH: last segment only
+    tcp[13] = f;
+    put16(tcp + 16, 0);
+    uint32_t sum = sum16(seg + 12, 8, 0) + 6 + (uint32_t)(total - ihl);
+    put16(tcp + 16, (uint16_t)~fold(sum16(tcp, total - ihl, sum)));
+    lengths[k] = (int32_t)total;
+    off += headroom + total;
+  }
+  *used = off;
+  return segs;
+}
+
+/** One vnet read from tso_buf into the batch at buf+offset; returns packets added (0: dropped). */
+static size_t take_vnet_packet(poller_t *p, const struct virtio_net_hdr *vh, size_t n, uint8_t *buf,
+                               size_t room, int32_t *lengths, size_t free_lengths, size_t *used) {
+  uint8_t *pkt = p->tso_buf;
+  uint8_t gso = vh->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+  if (gso == VIRTIO_NET_HDR_GSO_TCPV4) {
+    return segment_tcp4(pkt, n, vh->gso_size, buf, room, p->headroom, lengths, free_lengths, used);
+  }
+  if (gso != VIRTIO_NET_HDR_GSO_NONE) return 0;  // not offered by us: drop
+  if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) complete_checksum(pkt, n, vh->csum_start, vh->csum_offset);
+  if (n > p->max_packet || p->headroom + n > room) return 0;
+  memcpy(buf + p->headroom, pkt, n);
+  lengths[0] = (int32_t)n;
+  *used = p->headroom + n;
+  return 1;
+}
+
 static int read_batch(poller_t *p, int32_t *count_out) {
   napi_env env = p->env;
   napi_value scratch_v, lengths_v;
@@ -506,6 +597,32 @@ static int read_batch(poller_t *p, int32_t *count_out) {
   struct iovec *iov = p->vnet ? iov_all : iov_all + 1;
   const int iovcnt = p->vnet ? 3 : 2;
   const size_t header = p->vnet ? sizeof vnet_hdr : 0;
+  if (p->vnet) {
+    // Read only while a whole super-packet's segments would still fit: a read cannot be undone.
+    const size_t reserve = 65536 + TSO_MAX_SEGMENTS * (p->headroom + 120);
+    iov_all[1].iov_base = p->tso_buf;
+    iov_all[1].iov_len = TSO_READ_BYTES;
+    for (size_t attempt = 0; attempt < nlengths && cap - offset >= reserve && nlengths - (size_t)count >= TSO_MAX_SEGMENTS; attempt++) {
+      ssize_t n = readv(p->fd, iov_all, 3);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+        break;
+      }
+      if (n == 0) {
+        err = EPIPE;
+        break;
+      }
+      if ((size_t)n <= sizeof vnet_hdr || (size_t)n > sizeof vnet_hdr + TSO_READ_BYTES) continue;  // runt or cut
+      size_t used = 0;
+      size_t added = take_vnet_packet(p, &vnet_hdr, (size_t)n - sizeof vnet_hdr, buf + offset, cap - offset,
+                                      lengths + count, nlengths - (size_t)count, &used);
+      count += (int32_t)added;
+      offset += used;
+    }
+    *count_out = count;
+    return err;
+  }
   // Bounded by read attempts, not packets kept, so a flood of dropped packets cannot pin us here.
   for (size_t attempt = 0; attempt < nlengths && cap - offset >= slot; attempt++) {
     iov_all[1].iov_base = buf + offset + p->headroom;
@@ -596,10 +713,15 @@ static napi_value js_start_reading(napi_env env, napi_callback_info info) {
   p->headroom = (size_t)headroom;
   p->max_packet = (size_t)max_packet;
   p->vnet = vnet;
+  if (vnet && !(p->tso_buf = malloc(TSO_READ_BYTES))) {
+    free(p);
+    return throw_errno(env, ENOMEM, "malloc", NULL);
+  }
   napi_property_descriptor stop = {"stop", NULL, js_poller_stop, NULL, NULL, NULL, napi_default, NULL};
   if (napi_create_object(env, &wrapper) != napi_ok ||
       napi_define_properties(env, wrapper, 1, &stop) != napi_ok ||
       napi_wrap(env, wrapper, p, poller_finalize, NULL, NULL) != napi_ok) {
+    free(p->tso_buf);
     free(p);  // not wrapped, so nobody else will
     throw_napi_failure(env, "creating the poller object");
     return NULL;

@@ -7,6 +7,8 @@ import type { NativeBinding, NativeErrnoError, NativePoller } from './binding';
 
 /** Linux IFNAMSIZ - 1. */
 export const MAX_INTERFACE_NAME_LENGTH = 15;
+/** Segments one TSO super-packet may become (native/tun.c TSO_MAX_SEGMENTS). */
+const TSO_MAX_SEGMENTS = 128;
 const NAME_PATTERN = /^[A-Za-z0-9_.%-]*$/;
 /** Largest IPv4/IPv6 packet a TUN without offloads can carry. */
 const MAX_PACKET_BYTES = 65535;
@@ -210,8 +212,11 @@ export class TunDevice {
     // Room for maxBatch packets of the largest size, so the count limit is the one that binds.
     // The tail a batch of small packets never reaches is address space only: large
     // allocations are not zero-filled, so their pages are not touched.
-    const scratch = Buffer.allocUnsafe(maxBatch * (headroom + maxPacketBytes));
-    const lengths = new Int32Array(maxBatch);
+    // Coalescing devices also read TSO super-packets (up to 64 KiB, cut into up to 128 segments in
+    // C): room for one more whole super-packet, so a batch may exceed maxBatch by its segments.
+    const tsoRoom = this.coalescing ? 65536 + TSO_MAX_SEGMENTS * (headroom + 120) : 0;
+    const scratch = Buffer.allocUnsafe(maxBatch * (headroom + maxPacketBytes) + tsoRoom);
+    const lengths = new Int32Array(maxBatch + (this.coalescing ? TSO_MAX_SEGMENTS : 0));
     const handler = (count: number): void => {
       if (count > 0) {
         onBatch(scratch, lengths, count);
