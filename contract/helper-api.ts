@@ -9,7 +9,7 @@
 //   helper -> app   event{...} at any time after subscribe: state changes, stats every second, log lines
 // Anything else (unknown command, bad field, oversized line, not JSON) gets an error response (id
 // null when it could not be read) and the connection stays usable.
-import ipaddr from 'ipaddr.js';
+import { isCanonicalUuid, isServerHost } from '../protocol/names';
 import { z } from 'zod';
 import type { TunnelState } from './tunnel-state';
 
@@ -19,14 +19,11 @@ export const HELPER_MAX_MESSAGE_BYTES = 64 * 1024;
 export const SERVICE_SOCKET_PATH = '/run/4over6/helper.sock';
 export const SERVICE_GROUP = '4over6';
 
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-
-export const hostSchema = z.string().max(253).refine((h) => ipaddr.IPv6.isValid(h) || HOST_NAME.test(h), {
+export const hostSchema = z.string().max(253).refine(isServerHost, {
   error: 'expected an IPv6 address or a DNS host name',
 });
 export const portSchema = z.number().int().min(1, { error: 'expected a port 1-65535' }).max(65535, { error: 'expected a port 1-65535' });
-export const uuidSchema = z.string().regex(CANONICAL_UUID, { error: 'expected a UUID (8-4-4-4-12 hex digits)' });
+export const uuidSchema = z.string().refine(isCanonicalUuid, { error: 'expected a UUID (8-4-4-4-12 hex digits)' });
 
 /** What the helper needs to bring a tunnel up: a profile without the app's bookkeeping fields. */
 export const tunnelProfileSchema = z.strictObject({

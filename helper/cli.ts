@@ -4,14 +4,14 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import ipaddr from 'ipaddr.js';
-import { FAILURE_TEXT, type TunnelState } from '../contract/tunnel-state';
+import type { TunnelState } from '../contract/tunnel-state';
 import { createLogger, type Logger } from '../log/logger';
 import { TunDevice } from '../native/tun';
 import { ChangeJournal } from '../netconfig/journal';
 import { NetConfigurator } from '../netconfig/net-config';
 import { ConfigError, type ClientConfig, parseClientConfig } from '../protocol/config';
 import { UuidError, parseUuid } from '../protocol/crypto';
+import { isServerHost } from '../protocol/names';
 import { formatBytes, formatRate } from './format';
 import {
   type EngineTiming, type TunnelProfile, TunnelEngine, connectTcpOverIpv6, resolveAaaa, systemClock,
@@ -54,7 +54,7 @@ function profileFrom(opts: ConnectOptions): TunnelProfile {
   const server = opts.server ?? base?.server;
   const port = opts.port ?? base?.port;
   if (!server || !port) throw new InvalidArgumentError('give -c client_config.yaml, or --server and --port');
-  if (!ipaddr.IPv6.isValid(server) && !/^[A-Za-z0-9.-]{1,253}$/.test(server)) {
+  if (!isServerHost(server)) {
     throw new InvalidArgumentError(`--server: expected an IPv6 address or a host name, got "${server}"`);
   }
   return {
@@ -142,7 +142,6 @@ async function connect(opts: ConnectOptions, log: Logger): Promise<number> {
     const f = engine.state.failure;
     console.error(`4over6: ${f.message}`);
     if (f.reason === 'wrong-key') console.error('check the UUID (pk) on both sides, or connect without one if the server has none');
-    void FAILURE_TEXT;
   }
   return code;
 }

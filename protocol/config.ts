@@ -4,6 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { parseUuid } from './crypto';
 import { isIPv4 } from './messages';
+import { isServerHost } from './names';
 
 export interface ConfigProblem {
   /** The YAML key at fault ("" for the document as a whole). */
@@ -60,8 +61,7 @@ const interfaceName = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, {
 });
 
 const hostName = z.string({ error: 'expected an IPv6 address or a host name' }).trim().refine(
-  (h) => ipaddr.IPv6.isValid(h.replace(/^\[|\]$/g, '')) ||
-    /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(h),
+  (h) => isServerHost(h.replace(/^\[|\]$/g, '')),
   { error: (iss) => `expected an IPv6 address or a host name, got "${String(iss.input)}"` },
 ).transform((h) => h.replace(/^\[|\]$/g, ''));
 

@@ -1,5 +1,6 @@
 // Type-200 frames: XChaCha20-Poly1305 (IETF) of a whole inner frame. protocol.md "Encrypted frame".
 import sodium from 'sodium-native';
+import { isCanonicalUuid } from './names';
 import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, MalformedFrameError, MessageType, writeFrameHeader } from './frame';
 
 export const NONCE_BYTES = 24;
@@ -33,7 +34,6 @@ export class UuidError extends Error {
   }
 }
 
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LEGACY_UUID = /^\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/i;
 
 /**
@@ -41,7 +41,7 @@ const LEGACY_UUID = /^\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{
  * `legacy: true` also takes the forms legacy config files may hold: braces, or no dashes.
  */
 export function parseUuid(text: string, options: { legacy?: boolean } = {}): Buffer {
-  if (CANONICAL_UUID.test(text)) return Buffer.from(text.replace(/-/g, ''), 'hex');
+  if (isCanonicalUuid(text)) return Buffer.from(text.replace(/-/g, ''), 'hex');
   if (options.legacy) {
     const m = LEGACY_UUID.exec(text);
     if (m && (text.startsWith('{') === text.endsWith('}'))) return Buffer.from(m.slice(1).join(''), 'hex');
@@ -68,7 +68,6 @@ const randomNonce: NonceSource = (nonce) => {
     noncePoolOffset = 0;
   }
   noncePool.copy(nonce, 0, noncePoolOffset, noncePoolOffset + NONCE_BYTES);
-  noncePool.fill(0, noncePoolOffset, noncePoolOffset + NONCE_BYTES); // a used nonce never lingers
   noncePoolOffset += NONCE_BYTES;
 };
 

@@ -2,6 +2,7 @@
 // out. Validity comes from the same zod schema main checks with (electron/profile-schema.ts), so the
 // form cannot accept what main refuses; only the wording is adjusted for a form.
 import type { ProblemInfo } from '../contract/ipc-schema';
+import { isCanonicalUuid } from '../protocol/names';
 import { type Profile, type ProfileDraft, checkEntry, profileDraftSchema } from '../electron/profile-schema';
 
 export interface ProfileFormValues {
@@ -29,7 +30,6 @@ export function formFromProfile(p: Profile): ProfileFormValues {
 }
 
 const IPV4_LITERAL = /^\d{1,3}(\.\d{1,3}){3}$/;
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** "[fd00::2]" as typed from a URL: the brackets are not part of the address. */
 function cleanServer(text: string): string {
@@ -47,7 +47,7 @@ function toDraft(v: ProfileFormValues): Record<string, unknown> {
     port: /^\d{1,6}$/.test(port) ? Number(port) : port,
     encryption: v.encryption,
     // With encryption off the key is kept only if it is valid (so switching back on keeps it).
-    uuid: uuid === '' || (!v.encryption && !CANONICAL_UUID.test(uuid)) ? null : uuid,
+    uuid: uuid === '' || (!v.encryption && !isCanonicalUuid(uuid)) ? null : uuid,
     autoReconnect: v.autoReconnect,
     dns: v.dns,
   };
