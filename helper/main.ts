@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { SERVICE_GROUP, SERVICE_SOCKET_PATH, type HelperTunnelProfile } from '../contract/helper-api';
 import { createLogger } from '../log/logger';
+import type { LogLevel } from '../protocol/config';
 import { TunDevice, peerCredentials } from '../native/tun';
 import { describeChange } from '../netconfig/changes';
 import { ChangeJournal } from '../netconfig/journal';
@@ -91,7 +92,9 @@ async function main(argv: string[]): Promise<number> {
     .option('--log-level <level>', 'debug, info, warn or error', 'info');
   program.parse(argv);
   const opts = program.opts<HelperOptions>();
-  const log = createLogger({ name: 'helper', level: opts.logLevel });
+  // Subscribers see the helper's log lines too (the app's connection details view).
+  let publishLog: ((level: LogLevel, msg: string) => void) | null = null;
+  const log = createLogger({ name: 'helper', level: opts.logLevel, onEvent: (level, msg) => publishLog?.(level, msg) });
 
   if (process.getuid?.() !== 0) {
     log.error('the helper must run as root (it creates TUN devices and changes routes and DNS)');
@@ -201,14 +204,7 @@ async function main(argv: string[]): Promise<number> {
     onAppGone: () => resolveExit(0),
     onShutdown: () => resolveExit(0),
   });
-  // Subscribers see the helper's log lines too (the app's connection details view).
-  const baseLog = { ...log };
-  for (const level of ['info', 'warn', 'error'] as const) {
-    log[level] = (msg: string) => {
-      baseLog[level](msg);
-      service.publishLog(level, msg);
-    };
-  }
+  publishLog = (level, msg) => service.publishLog(level, msg);
 
   // The socket: a root-owned directory; the socket itself owned by the allowed user or group.
   const dir = dirname(socketPath);

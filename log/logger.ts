@@ -11,7 +11,13 @@ export interface Logger {
   level: LogLevel;
 }
 
-export function createLogger(opts: { level?: LogLevel; write?: (line: string) => void; name?: string } = {}): Logger {
+export function createLogger(opts: {
+  level?: LogLevel;
+  write?: (line: string) => void;
+  name?: string;
+  /** Also called for every line logged (e.g. to push it to subscribers). */
+  onEvent?: (level: LogLevel, msg: string) => void;
+} = {}): Logger {
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const name = opts.name ? ` ${opts.name}` : '';
   const logger: Logger = {
@@ -24,6 +30,7 @@ export function createLogger(opts: { level?: LogLevel; write?: (line: string) =>
   function emit(level: LogLevel, msg: string): void {
     if (RANK[level] < RANK[logger.level]) return;
     write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)}${name} ${msg}`);
+    opts.onEvent?.(level, msg);
   }
   return logger;
 }
