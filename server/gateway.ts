@@ -72,6 +72,8 @@ export class Gateway {
     accepted: 0, closed: 0, bytesUp: 0, packetsUp: 0, bytesDown: 0, packetsDown: 0, malformedFrames: 0,
     decryptFailures: 0, poolExhausted: 0, plaintextRefused: 0, heartbeatEvictions: 0,
     spoofedSource: 0, notIpv4: 0, noSession: 0, tunWriteFailed: 0, tooLargeToEncrypt: 0,
+    /** Drops toward sessions already closed (live ones are read from their links). */
+    closedPeerTooSlow: 0,
   };
 
   constructor(private readonly opts: GatewayOptions) {
@@ -129,12 +131,10 @@ export class Gateway {
       plaintextRefused: m.plaintextRefused, heartbeatEvictions: m.heartbeatEvictions,
       drops: {
         spoofedSource: m.spoofedSource, notIpv4: m.notIpv4, noSession: m.noSession,
-        peerTooSlow: peerTooSlow + this.closedPeerTooSlow, tunWriteFailed: m.tunWriteFailed, tooLargeToEncrypt: m.tooLargeToEncrypt,
+        peerTooSlow: peerTooSlow + m.closedPeerTooSlow, tunWriteFailed: m.tunWriteFailed, tooLargeToEncrypt: m.tooLargeToEncrypt,
       },
     };
   }
-
-  private closedPeerTooSlow = 0;
 
   // ---- accept and per-session input ------------------------------------------------------------
 
@@ -258,7 +258,7 @@ export class Gateway {
     this.byLease.delete(s.lease);
     this.pool.release(s.lease);
     this.m.closed++;
-    this.closedPeerTooSlow += s.link.stats.packetsDroppedQueueFull;
+    this.m.closedPeerTooSlow += s.link.stats.packetsDroppedQueueFull;
     if (err && err.name === 'MalformedFrameError') this.m.malformedFrames++;
     this.limited.forget(`spoof:${s.id}`);
     this.limited.forget(`decrypt:${s.id}`);
