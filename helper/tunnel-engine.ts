@@ -15,6 +15,7 @@ import {
   isPermanentFailure, reconnectDelayMs, transition,
 } from '../contract/tunnel-state';
 import { FrameLink } from '../link/frame-link';
+import { connectWithSharedReads } from '../link/socket-read';
 import { isIPv4Packet } from '../link/ipv4';
 import type { PacketDevice } from '../link/packet-device';
 import type { Logger } from '../log/logger';
@@ -531,5 +532,5 @@ export async function resolveAaaa(host: string): Promise<string> {
 }
 
 export function connectTcpOverIpv6(address: string, port: number): net.Socket {
-  return net.connect({ host: address, port, family: 6, noDelay: true });
+  return connectWithSharedReads({ host: address, port, family: 6, noDelay: true });
 }

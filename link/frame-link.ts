@@ -3,6 +3,8 @@
 import type { Socket } from 'node:net';
 import { AuthenticationError, ENCRYPTION_OVERHEAD_BYTES, FrameCipher } from '../protocol/crypto';
 import { FRAME_HEADER_BYTES, FrameReader, MalformedFrameError, writeFrameHeader } from '../protocol/frame';
+import { onSocketChunks } from './socket-read';
+import { sendRegions } from './socket-send';
 
 /**
  * Room for decrypted inner frames of one socket chunk before they are handed on. One arena serves
@@ -17,6 +19,14 @@ const sharedArena = Buffer.allocUnsafe(DECRYPT_ARENA_BYTES);
  * toward clients starved (3.9 % delivered with 16 uploaders, bench/scale-bench.ts).
  */
 const READ_BUDGET_BYTES = 256 * 1024;
+/**
+ * Sealed frames of one batch, before they go to the socket. Shared by all links like the decrypt
+ * arena: sendPackets fills and sends it (copying what the kernel does not take) before returning.
+ */
+let sealArena = Buffer.allocUnsafeSlow(512 * 1024);
+/** Frame regions of one batch (start, length), reused across calls and links. */
+let regionStarts = new Int32Array(512);
+let regionLengths = new Int32Array(512);
 const MAX_INNER_FRAME_BYTES = 2053;
 
 export interface LinkStats {
@@ -63,7 +73,7 @@ export class FrameLink {
   constructor(readonly socket: Socket, private readonly opts: FrameLinkOptions, private readonly handlers: FrameLinkHandlers) {
     this.encryptOutgoing = opts.encryptOutgoing;
     socket.setNoDelay(true); // without it Nagle + pacing gives the legacy pair its 16 ms lockstep
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    onSocketChunks(socket, (chunk) => this.onData(chunk));
     socket.on('error', (err) => this.close(`socket error: ${err.message}`, err));
     socket.on('close', () => this.close('connection closed by peer'));
     socket.on('end', () => this.close('connection closed by peer'));
@@ -96,9 +106,10 @@ export class FrameLink {
   }
 
   /**
-   * Sends packets as frames of `type` in one socket write. Each packet i is at scratch[starts[i]],
-   * with at least 5 writable bytes before it (the header is written there, so sealing needs no copy).
-   * Returns false (and counts the drop) when the peer is too far behind.
+   * Sends packets as frames of `type`, handed to the kernel in one sendmsg where it has room. Each
+   * packet i is at scratch[starts[i]], with at least 5 writable bytes before it: the header is
+   * written there, so neither plain sending nor sealing copies the packets first. `scratch` may be
+   * reused when this returns. Returns false (and counts the drop) when the peer is too far behind.
    */
   sendPackets(type: number, scratch: Buffer, starts: ArrayLike<number>, lengths: ArrayLike<number>, count: number): boolean {
     if (this.closed || count === 0) return false;
@@ -107,22 +118,39 @@ export class FrameLink {
       return false;
     }
     const cipher = this.encryptOutgoing ? this.opts.cipher : null;
-    const perFrame = cipher ? FRAME_HEADER_BYTES + ENCRYPTION_OVERHEAD_BYTES : FRAME_HEADER_BYTES;
     let total = 0;
-    for (let i = 0; i < count; i++) total += lengths[i] + perFrame;
-    const out = Buffer.allocUnsafe(total);
-    let offset = 0;
+    if (cipher) {
+      let need = 0;
+      for (let i = 0; i < count; i++) need += lengths[i] + FRAME_HEADER_BYTES + ENCRYPTION_OVERHEAD_BYTES;
+      if (need > sealArena.length) sealArena = Buffer.allocUnsafeSlow(need);
+      for (let i = 0; i < count; i++) {
+        const start = starts[i] - FRAME_HEADER_BYTES;
+        writeFrameHeader(scratch, start, type, lengths[i]);
+        total += cipher.sealInto(sealArena, total, scratch.subarray(start, starts[i] + lengths[i]));
+      }
+      regionStarts[0] = 0;
+      regionLengths[0] = total;
+      this.stats.bytesOut += total;
+      this.stats.framesOut += count;
+      sendRegions(this.socket, sealArena, regionStarts, regionLengths, 1, total);
+      return true;
+    }
+    // Plain: each frame is its packet plus the header written into the gap before it, sent from
+    // `scratch` itself. The reader's layout makes most batches one contiguous region.
+    if (count > regionStarts.length) {
+      regionStarts = new Int32Array(count);
+      regionLengths = new Int32Array(count);
+    }
     for (let i = 0; i < count; i++) {
       const start = starts[i] - FRAME_HEADER_BYTES;
-      const end = starts[i] + lengths[i];
       writeFrameHeader(scratch, start, type, lengths[i]);
-      if (cipher) {
-        offset += cipher.sealInto(out, offset, scratch.subarray(start, end));
-      } else {
-        offset += scratch.copy(out, offset, start, end);
-      }
+      regionStarts[i] = start;
+      regionLengths[i] = lengths[i] + FRAME_HEADER_BYTES;
+      total += lengths[i] + FRAME_HEADER_BYTES;
     }
-    this.write(out, count);
+    this.stats.bytesOut += total;
+    this.stats.framesOut += count;
+    sendRegions(this.socket, scratch, regionStarts, regionLengths, count, total);
     return true;
   }
 

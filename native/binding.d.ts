@@ -43,6 +43,14 @@ export interface NativeBinding {
    * coalesced into one GSO packet (counted as the segments it holds).
    */
   writePackets(fd: number, packets: readonly Uint8Array[], count: number, vnetHdr?: boolean): number;
+  /**
+   * Sends buffer[starts[i] .. starts[i] + lengths[i]) for i < count, in order, on a connected
+   * stream socket, without blocking (sendmsg, MSG_DONTWAIT | MSG_NOSIGNAL). Returns the bytes the
+   * kernel took: fewer than the total when the socket buffer is full. Throws on socket errors.
+   */
+  sendRegions(fd: number, buffer: Uint8Array, starts: Int32Array, lengths: Int32Array, count: number): number;
+  /** fcntl(fd, F_DUPFD_CLOEXEC): a second descriptor for the same open socket. */
+  dupFd(fd: number): number;
   /** SO_PEERCRED of a connected Unix socket. */
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
 }

@@ -1,5 +1,5 @@
 // Native half of the TUN device: open, readiness-driven batched reads, per-packet writes,
-// close, and SO_PEERCRED. Only syscalls and argument checks live here; policy lives in tun.ts.
+// close; plus SO_PEERCRED, zero-copy batched socket sends and fd duplication for sockets. Only syscalls and argument checks live here; policy lives in tun.ts.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -379,6 +379,105 @@ static napi_value js_write_packets(napi_env env, napi_callback_info info) {
   if (packets != stack_packets) free(packets);
   if (fatal) return throw_errno(env, fatal, "write", NULL);
   NAPI_CALL(env, napi_create_uint32(env, written, &result));
+  return result;
+}
+
+// ---- socket sends ----------------------------------------------------------------------------
+
+#define SEND_USAGE \
+  "sendRegions(fd: number, buffer: Uint8Array, starts: Int32Array, lengths: Int32Array, count: number)"
+#define SEND_IOV_BATCH 256
+
+// Sends buffer[starts[i], starts[i] + lengths[i]) for i < count, in order, on a connected stream
+// socket without blocking: one sendmsg per up to SEND_IOV_BATCH regions (adjacent regions merged).
+// Returns the bytes the kernel took; fewer than the total means the socket buffer is full. This lets
+// a link hand a batch of frames to the kernel straight from its read buffer instead of copying it
+// into a fresh Buffer for net.Socket, which must keep the bytes until a write completes.
+static napi_value js_send_regions(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5], result;
+  int fd;
+  uint8_t *buf;
+  int32_t *starts, *lengths;
+  size_t buf_len, nstarts, nlengths;
+  int64_t count;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5 || !read_fd(env, argv[0], &fd)) return throw_usage(env, SEND_USAGE, NULL);
+  if (!read_typed(env, argv[1], napi_uint8_array, (void **)&buf, &buf_len))
+    return throw_usage(env, SEND_USAGE, "buffer is not a Uint8Array");
+  if (!read_typed(env, argv[2], napi_int32_array, (void **)&starts, &nstarts) ||
+      !read_typed(env, argv[3], napi_int32_array, (void **)&lengths, &nlengths))
+    return throw_usage(env, SEND_USAGE, "starts and lengths must be Int32Arrays");
+  if (!read_int(env, argv[4], 0, (double)(nstarts < nlengths ? nstarts : nlengths), &count))
+    return throw_usage(env, SEND_USAGE, "count is not an integer in 0..min(starts.length, lengths.length)");
+  for (int64_t i = 0; i < count; i++) {
+    if (starts[i] < 0 || lengths[i] < 0 || (size_t)starts[i] + (size_t)lengths[i] > buf_len)
+      return throw_usage(env, SEND_USAGE, "a region lies outside the buffer");
+  }
+
+  size_t sent_total = 0;
+  int64_t i = 0;
+  size_t skip = 0;  // bytes of region i already sent
+  while (i < count) {
+    struct iovec iov[SEND_IOV_BATCH];
+    int n = 0;
+    size_t want = 0;
+    for (int64_t j = i; j < count && n < SEND_IOV_BATCH; j++) {
+      uint8_t *base = buf + starts[j] + (j == i ? skip : 0);
+      size_t len = (size_t)lengths[j] - (j == i ? skip : 0);
+      if (len == 0) continue;
+      if (n > 0 && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == base) {
+        iov[n - 1].iov_len += len;
+      } else {
+        iov[n].iov_base = base;
+        iov[n].iov_len = len;
+        n++;
+      }
+      want += len;
+    }
+    if (n == 0) break;
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t r = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return throw_errno(env, errno, "sendmsg", NULL);
+    }
+    sent_total += (size_t)r;
+    // Advance (i, skip) past r bytes.
+    size_t left = (size_t)r;
+    while (i < count && left > 0) {
+      size_t rest = (size_t)lengths[i] - skip;
+      if (left >= rest) {
+        left -= rest;
+        i++;
+        skip = 0;
+      } else {
+        skip += left;
+        left = 0;
+      }
+    }
+    while (i < count && (size_t)lengths[i] == skip) {  // empty regions
+      i++;
+      skip = 0;
+    }
+    if ((size_t)r < want) break;  // the socket buffer is full
+  }
+  NAPI_CALL(env, napi_create_double(env, (double)sent_total, &result));
+  return result;
+}
+
+// A second descriptor for an open socket (close-on-exec), so that net.Socket can adopt a connection
+// that net.Server accepted, with options net.Server cannot pass (reads into a reused buffer).
+static napi_value js_dup_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int fd;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !read_fd(env, argv[0], &fd)) return throw_usage(env, "dupFd(fd: number)", NULL);
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return throw_errno(env, errno, "fcntl", "(F_DUPFD_CLOEXEC)");
+  NAPI_CALL(env, napi_create_int32(env, copy, &result));
   return result;
 }
 
@@ -773,6 +872,8 @@ NAPI_MODULE_INIT() {
       {"startReading", NULL, js_start_reading, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writePackets", NULL, js_write_packets, NULL, NULL, NULL, napi_enumerable, NULL},
       {"peerCredentials", NULL, js_peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendRegions", NULL, js_send_regions, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dupFd", NULL, js_dup_fd, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -7,6 +7,7 @@ import net from 'node:net';
 import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/logger';
 import { FrameLink } from '../link/frame-link';
+import { adoptWithSharedReads } from '../link/socket-read';
 import { ipv4Destination, ipv4Source, isIPv4Packet } from '../link/ipv4';
 import type { PacketDevice } from '../link/packet-device';
 import { intToIpv4, ipv4ToInt, type ServerConfig } from '../protocol/config';
@@ -83,7 +84,7 @@ export class Gateway {
     this.limited = new RateLimitedLog((msg) => this.log.warn(msg));
     this.pool = new AddressPool(config.poolFirst, config.poolLast, [ipv4ToInt(config.gateway)]);
     this.cipher = config.key ? new FrameCipher(config.key) : null;
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
   }
 
   async listen(): Promise<net.AddressInfo> {
@@ -138,19 +139,20 @@ export class Gateway {
 
   // ---- accept and per-session input ------------------------------------------------------------
 
-  private accept(socket: net.Socket): void {
-    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  private accept(accepted: net.Socket): void {
+    const peer = `${accepted.remoteAddress ?? '?'}:${accepted.remotePort ?? '?'}`;
     if (this.stopped) {
-      socket.destroy();
+      accepted.destroy();
       return;
     }
     const lease = this.pool.lease();
     if (lease === null) {
       this.m.poolExhausted++;
       this.log.warn(`refused [${peer}]: address pool exhausted (${this.pool.leasedCount} leased)`);
-      socket.destroy();
+      accepted.destroy();
       return;
     }
+    const socket = adoptWithSharedReads(accepted);
     this.m.accepted++;
     const id = this.nextId++ as SessionId;
     const leaseText = intToIpv4(lease);
