@@ -16,7 +16,7 @@ import {
 } from '../contract/tunnel-state';
 import { FrameLink } from '../link/frame-link';
 import { connectWithSharedReads } from '../link/socket-read';
-import { isIPv4Packet } from '../link/ipv4';
+import { TUNNEL_TCP_MSS, clampTcpMss, ipv4LengthMatches, isIPv4Packet } from '../link/ipv4';
 import type { PacketDevice } from '../link/packet-device';
 import type { Logger } from '../log/logger';
 import { FrameCipher, MAX_INNER_FRAME_BYTES } from '../protocol/crypto';
@@ -98,6 +98,8 @@ export const DEFAULT_TIMING: EngineTiming = {
 
 export interface TunnelStats extends TrafficCounters {
   droppedNotIpv4: number;
+  /** From the server, with a length that differs from the IPv4 header's (cut by a legacy server). */
+  droppedBadLength: number;
   droppedPeerTooSlow: number;
   droppedTooLarge: number;
   droppedTunWrite: number;
@@ -135,6 +137,8 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
   private teardown: Promise<void> = Promise.resolve();
   private readonly timing: EngineTiming;
   private readonly cipher: FrameCipher | null;
+  /** SYNs both ways get at most this MSS, so TCP packets fit our MTU and legacy servers' buffers. */
+  private readonly tcpMss: number;
   private readonly counters: TunnelStats = emptyStats();
   private lastRateSample = { atMs: 0, up: 0, down: 0 };
   // Reused per TUN batch: packet starts/lengths of the IPv4 packets to send (grown when a batch
@@ -147,6 +151,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     super();
     this.timing = { ...DEFAULT_TIMING, ...timing };
     this.cipher = profile.key ? new FrameCipher(profile.key) : null;
+    this.tcpMss = Math.min(TUNNEL_TCP_MSS, profile.mtu - 40);
   }
 
   get state(): TunnelState {
@@ -275,6 +280,11 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     if (encrypted) a.receivedValidFrame = true;
     switch (type) {
       case MessageType.DataDown:
+        if (!isIPv4Packet(payload, 0, payload.length) || !ipv4LengthMatches(payload, 0, payload.length)) {
+          this.counters.droppedBadLength++;
+          return;
+        }
+        clampTcpMss(payload, 0, payload.length, this.tcpMss);
         this.tunWrites.push(payload);
         return;
       case MessageType.Heartbeat:
@@ -402,6 +412,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
         this.counters.droppedTooLarge++;
         continue;
       }
+      clampTcpMss(scratch, start, len, this.tcpMss);
       this.batchStarts[n] = start;
       this.batchLengths[n] = len;
       bytes += len;
@@ -519,7 +530,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
 
 function emptyStats(): TunnelStats {
   return {
-    bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, rateUp: 0, rateDown: 0, droppedNotIpv4: 0,
+    bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, rateUp: 0, rateDown: 0, droppedNotIpv4: 0, droppedBadLength: 0,
     droppedPeerTooSlow: 0, droppedTooLarge: 0, droppedTunWrite: 0, decryptFailures: 0, lastHeartbeatAgoMs: null, reconnects: 0,
   };
 }

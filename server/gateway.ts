@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/logger';
 import { FrameLink } from '../link/frame-link';
 import { adoptWithSharedReads } from '../link/socket-read';
-import { ipv4Destination, ipv4Source, isIPv4Packet } from '../link/ipv4';
+import { TUNNEL_TCP_MSS, clampTcpMss, ipv4Destination, ipv4LengthMatches, ipv4Source, isIPv4Packet } from '../link/ipv4';
 import type { PacketDevice } from '../link/packet-device';
 import { intToIpv4, ipv4ToInt, type ServerConfig } from '../protocol/config';
 import { FrameCipher, MAX_INNER_FRAME_BYTES } from '../protocol/crypto';
@@ -41,6 +41,8 @@ export interface GatewayMetrics {
   drops: {
     spoofedSource: number;
     notIpv4: number;
+    /** The packet's length differs from its IPv4 header's: e.g. cut short by a legacy client. */
+    badLength: number;
     noSession: number;
     peerTooSlow: number;
     tunWriteFailed: number;
@@ -59,6 +61,8 @@ export class Gateway {
   private readonly server: net.Server;
   private readonly pool: AddressPool;
   private readonly cipher: FrameCipher | null;
+  /** SYNs both ways get at most this MSS, so TCP packets fit our MTU and legacy clients' buffers. */
+  private readonly tcpMss: number;
   private readonly byLease = new Map<number, Session>();
   private readonly sessions = new Set<Session>();
   private readonly now: () => number;
@@ -72,7 +76,7 @@ export class Gateway {
   private readonly m = {
     accepted: 0, closed: 0, bytesUp: 0, packetsUp: 0, bytesDown: 0, packetsDown: 0, malformedFrames: 0,
     decryptFailures: 0, poolExhausted: 0, plaintextRefused: 0, heartbeatEvictions: 0,
-    spoofedSource: 0, notIpv4: 0, noSession: 0, tunWriteFailed: 0, tooLargeToEncrypt: 0,
+    spoofedSource: 0, notIpv4: 0, badLength: 0, noSession: 0, tunWriteFailed: 0, tooLargeToEncrypt: 0,
     /** Drops toward sessions already closed (live ones are read from their links). */
     closedPeerTooSlow: 0,
   };
@@ -84,6 +88,7 @@ export class Gateway {
     this.limited = new RateLimitedLog((msg) => this.log.warn(msg));
     this.pool = new AddressPool(config.poolFirst, config.poolLast, [ipv4ToInt(config.gateway)]);
     this.cipher = config.key ? new FrameCipher(config.key) : null;
+    this.tcpMss = Math.min(TUNNEL_TCP_MSS, config.mtu - 40);
     this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
   }
 
@@ -131,7 +136,7 @@ export class Gateway {
       malformedFrames: m.malformedFrames, decryptFailures: m.decryptFailures, poolExhausted: m.poolExhausted,
       plaintextRefused: m.plaintextRefused, heartbeatEvictions: m.heartbeatEvictions,
       drops: {
-        spoofedSource: m.spoofedSource, notIpv4: m.notIpv4, noSession: m.noSession,
+        spoofedSource: m.spoofedSource, notIpv4: m.notIpv4, badLength: m.badLength, noSession: m.noSession,
         peerTooSlow: peerTooSlow + m.closedPeerTooSlow, tunWriteFailed: m.tunWriteFailed, tooLargeToEncrypt: m.tooLargeToEncrypt,
       },
     };
@@ -221,12 +226,17 @@ export class Gateway {
       this.m.notIpv4++;
       return;
     }
+    if (!ipv4LengthMatches(packet, 0, packet.length)) {
+      this.m.badLength++;
+      return;
+    }
     if (ipv4Source(packet, 0) !== s.lease) {
       this.m.spoofedSource++;
       s.counters.droppedSpoofed++;
       this.limited.event(`spoof:${s.id}`, `${s.label}: dropped packet from ${intToIpv4(ipv4Source(packet, 0))}, not its lease`);
       return;
     }
+    clampTcpMss(packet, 0, packet.length, this.tcpMss);
     s.counters.packetsUp++;
     s.counters.bytesUp += packet.length;
     this.tunWrites.push(packet);
@@ -292,6 +302,7 @@ export class Gateway {
         this.m.tooLargeToEncrypt++;
         continue;
       }
+      clampTcpMss(scratch, start, len, this.tcpMss);
       if (s.pendingCount === 0) touched.push(s);
       s.pendingStarts[s.pendingCount] = start;
       s.pendingLengths[s.pendingCount] = len;

@@ -164,6 +164,30 @@ ${extra}
     });
   }
 
+  test('TCP through the tunnel settles on an MSS of 1456, so its packets fit legacy peers (1496 bytes)', async () => {
+    const server = await startServer('', null);
+    const client = startClient(['--tun-name', '4o6c0', '--no-dns']);
+    await client.waitFor(/connected: 198\.18\.0\.2\/24 on 4o6c0/);
+    // Both kernels advertise 1460 (MTU 1500); the engine and the gateway lower it in the SYN and the SYN-ACK.
+    const sink = new Proc(net.spawn(net.server, process.execPath, [TRANSFER, 'sink', '198.18.0.1', '9300']), 'sink');
+    procs.push(sink);
+    await sink.waitFor(/listening/);
+    const holder = new Proc(net.spawn(net.client, process.execPath, ['-e',
+      "const s = require('net').connect({ host: '198.18.0.1', port: 9300 }, () => { console.log('connected'); setTimeout(() => s.end(), 3000); }); s.resume();"]), 'holder');
+    procs.push(holder);
+    await holder.waitFor(/connected/);
+    for (const [ns, filter] of [[net.client, ['dst', '198.18.0.1:9300']], [net.server, ['src', '198.18.0.1:9300']]] as const) {
+      const info = await net.exec(ns, 'ss', ['-tin', 'state', 'established', ...filter]);
+      const mss = /\bmss:(\d+)/.exec(info)?.[1];
+      // 1456, or 1444 when TCP timestamps take 12 bytes of each segment; unclamped it is 1460 or 1448.
+      assert.ok([1456, 1456 - 12].includes(Number(mss)), `send MSS in ${ns === net.client ? 'the client' : 'the server'} namespace:\n${info}`);
+    }
+    await holder.exited;
+    await sink.stop();
+    assert.equal(await client.stop(), 0);
+    assert.equal(await server.stop(), 0);
+  });
+
   test('two clients from the same IPv6 address, pool of 2: both work, a third is refused', async () => {
     const server = await startServer('', null, '198.18.0.2-198.18.0.3');
     const quiet = ['--no-default-route', '--no-dns', '--no-reconnect'];
