@@ -16,6 +16,7 @@ import { formatBytes, formatRate } from './format';
 import {
   type EngineTiming, type TunnelProfile, TunnelEngine, connectTcpOverIpv6, resolveAaaa, systemClock,
 } from './tunnel-engine';
+import { watchRemovedAddresses } from '../netconfig/address-watch';
 
 interface ConnectOptions {
   config?: string;
@@ -106,6 +107,7 @@ async function connect(opts: ConnectOptions, log: Logger): Promise<number> {
     connectTcp: connectTcpOverIpv6,
     clock: systemClock,
     log,
+    watchRemovedAddresses: (onRemoved) => watchRemovedAddresses(onRemoved, (err) => log.warn(`cannot watch for network changes (${err.message}): a lost network is noticed by the heartbeat timeout`)),
     resolvConfPath: opts.resolvConf,
   }, timing);
 

@@ -20,6 +20,7 @@ import { NetConfigurator } from '../netconfig/net-config';
 import { parseUuid } from '../protocol/crypto';
 import { HelperService, type PeerCredentials } from './helper-service';
 import { TunnelEngine, connectTcpOverIpv6, resolveAaaa, systemClock } from './tunnel-engine';
+import { watchRemovedAddresses } from '../netconfig/address-watch';
 
 interface HelperOptions {
   mode: 'service' | 'spawned';
@@ -195,6 +196,7 @@ async function main(argv: string[]): Promise<number> {
         connectTcp: connectTcpOverIpv6,
         clock: systemClock,
         log,
+        watchRemovedAddresses: (onRemoved) => watchRemovedAddresses(onRemoved, (err) => log.warn(`cannot watch for network changes (${err.message}): a lost network is noticed by the heartbeat timeout`)),
         resolvConfPath: opts.resolvConf,
       });
     },

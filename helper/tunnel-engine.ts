@@ -51,7 +51,10 @@ export interface NetworkConfigurator {
 }
 
 export interface Clock {
+  /** Monotonic milliseconds; they stand still while the system is suspended. */
   now(): number;
+  /** Wall-clock milliseconds; they keep counting through a suspend (how we notice one). */
+  wallNow(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
   setInterval(fn: () => void, ms: number): unknown;
@@ -60,6 +63,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => performance.now(),
+  wallNow: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
   setInterval: (fn, ms) => setInterval(fn, ms),
@@ -75,6 +79,8 @@ export interface EngineEnvironment {
   log: Logger;
   /** Write DNS here instead of the system resolver (tests, namespaces). */
   resolvConfPath?: string;
+  /** Reports IPv6 addresses removed from this host (netconfig/address-watch); optional. */
+  watchRemovedAddresses?(onRemoved: (address: string) => void): { stop(): void };
 }
 
 /** protocol.md "Session behaviour", client side. */
@@ -107,6 +113,8 @@ export interface TunnelStats extends TrafficCounters {
 }
 
 const TUN_BATCH_PACKETS = 64;
+/** Wall time beyond monotonic time between two ticks that means the system was suspended. */
+const SUSPEND_DETECT_MS = 5000;
 const TUN_READ_PACKET_BYTES = 2048;
 const SOCKET_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
@@ -118,6 +126,10 @@ interface Attempt {
   tun: PacketDevice | null;
   timers: unknown[];
   intervals: unknown[];
+  addressWatch: { stop(): void } | null;
+  /** Wall and monotonic clocks at the last tick: a suspend shows as wall time the monotonic clock lacks. */
+  lastTickWallMs: number;
+  lastTickMonoMs: number;
   receivedValidFrame: boolean;
   lastHeartbeatReceivedMs: number;
   lastHeartbeatSentMs: number;
@@ -210,7 +222,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     await this.teardown; // the previous attempt's system changes are undone first
     const a: Attempt = {
       generation: ++this.generation, socket: null, link: null, tun: null, timers: [], intervals: [],
-      receivedValidFrame: false, lastHeartbeatReceivedMs: 0, lastHeartbeatSentMs: 0,
+      addressWatch: null, lastTickWallMs: 0, lastTickMonoMs: 0, receivedValidFrame: false, lastHeartbeatReceivedMs: 0, lastHeartbeatSentMs: 0,
     };
     this.attempt = a;
     const live = () => this.attempt === a && this.current.kind === 'connecting';
@@ -243,6 +255,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
       return;
     }
     this.apply({ type: 'tcpConnected' });
+    this.watchLocalAddress(a, socket.localAddress);
 
     a.link = new FrameLink(socket, {
       cipher: this.cipher,
@@ -382,6 +395,8 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
       maxPacketBytes: TUN_READ_PACKET_BYTES,
       onError: (err) => this.fail(a, 'tun-failed', `reading the TUN device failed: ${err.message}`),
     });
+    a.lastTickWallMs = this.env.clock.wallNow();
+    a.lastTickMonoMs = this.env.clock.now();
     a.intervals.push(this.env.clock.setInterval(() => this.tick(a), this.timing.tickMs));
     this.inReconnectChain = false;
     this.apply({ type: 'leaseReceived', lease, nowMs: Date.now() });
@@ -442,6 +457,20 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
   private tick(a: Attempt): void {
     if (this.attempt !== a || this.current.kind !== 'connected') return;
     const now = this.env.clock.now();
+    const wall = this.env.clock.wallNow();
+    const asleepMs = wall - a.lastTickWallMs - (now - a.lastTickMonoMs);
+    a.lastTickWallMs = wall;
+    a.lastTickMonoMs = now;
+    if (asleepMs >= SUSPEND_DETECT_MS) {
+      // The server kept counting while we slept: past its heartbeat timeout the session is gone, and
+      // waiting for ours (monotonic, so it stood still too) would leave the user without a tunnel.
+      if (asleepMs + (now - a.lastHeartbeatReceivedMs) > this.timing.heartbeatTimeoutMs) {
+        this.fail(a, 'connection-lost', `this computer was asleep for ${Math.round(asleepMs / 1000)} s, longer than the server waits for a heartbeat`);
+        return;
+      }
+      this.env.log.info(`this computer was asleep for ${Math.round(asleepMs / 1000)} s: checking the link with a heartbeat`);
+      a.lastHeartbeatSentMs = -Infinity; // a dead connection then fails at once instead of in 20 s
+    }
     if (now - a.lastHeartbeatReceivedMs > this.timing.heartbeatTimeoutMs) {
       this.fail(a, 'heartbeat-lost', `no heartbeat from the server for ${Math.round((now - a.lastHeartbeatReceivedMs) / 1000)} s`);
       return;
@@ -500,11 +529,27 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     }
   }
 
+  /**
+   * A connection is bound to its local address: when that address goes away (a network change), the
+   * connection is dead though nothing tells the socket. Reconnect at once instead of after the
+   * heartbeat timeout.
+   */
+  private watchLocalAddress(a: Attempt, local: string | undefined): void {
+    if (!this.env.watchRemovedAddresses || !local) return;
+    const ours = normalizeIpv6(local);
+    if (ours === null) return;
+    a.addressWatch = this.env.watchRemovedAddresses((removed) => {
+      if (normalizeIpv6(removed) !== ours || this.attempt !== a) return;
+      this.fail(a, 'connection-lost', `this computer's address ${local} went away (network change)`);
+    });
+  }
+
   /** Stops I/O at once, then undoes system changes; concurrent callers share one teardown. */
   private tearDownAttempt(): Promise<void> {
     const a = this.attempt;
     this.attempt = null;
     if (a) {
+      a.addressWatch?.stop();
       for (const t of a.timers) this.env.clock.clearTimeout(t);
       for (const t of a.intervals) this.env.clock.clearInterval(t);
       a.tun?.stopReading();
@@ -544,4 +589,12 @@ export async function resolveAaaa(host: string): Promise<string> {
 
 export function connectTcpOverIpv6(address: string, port: number): net.Socket {
   return connectWithSharedReads({ host: address, port, family: 6, noDelay: true });
+}
+
+function normalizeIpv6(address: string): string | null {
+  try {
+    return ipaddr.IPv6.parse(address).toNormalizedString();
+  } catch {
+    return null;
+  }
 }

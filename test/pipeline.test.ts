@@ -313,3 +313,84 @@ test('metrics endpoint serves JSON and Prometheus text with live counters', asyn
   assert.match(text, /^# TYPE fourover6_dropped_packets_total counter$/m);
   assert.equal((await fetch(`${base}/other`)).status, 404);
 });
+
+/** A client whose wall clock can jump (a suspend) and whose address-removal feed the test drives. */
+function startWatchedClient(port: number, logs: string[]) {
+  let skewMs = 0;
+  let removed: ((address: string) => void) | null = null;
+  let watches = 0;
+  let stops = 0;
+  const tun = new FakeTun('cli0');
+  const profile: TunnelProfile = {
+    server: '::1', port, key: parseUuid(UUID), allowPlaintext: false, mtu: 1500, prefixLength: 24,
+    defaultRoute: true, dns: true, tunName: 'cli0', autoReconnect: true,
+  };
+  const engine = new TunnelEngine(profile, {
+    openTun: () => tun, net: new RecordingNet(), resolveHost: async () => '::1', connectTcp: connectTcpOverIpv6,
+    clock: { ...systemClock, wallNow: () => Date.now() + skewMs },
+    log: createLogger({ level: 'info', write: () => {}, onEvent: (_level, msg) => logs.push(msg) }),
+    watchRemovedAddresses: (onRemoved) => {
+      watches++;
+      removed = onRemoved;
+      return { stop: () => { stops++; } };
+    },
+  }, { ipRequestIntervalMs: 300, tickMs: 100 });
+  const states: TunnelState[] = [];
+  engine.on('state', (s) => states.push(s));
+  engine.connect();
+  cleanups.push(() => engine.disconnect());
+  return {
+    engine, states,
+    suspend: (ms: number) => { skewMs += ms; },
+    removeAddress: (a: string) => removed?.(a),
+    watchCounts: () => ({ watches, stops }),
+  };
+}
+
+async function waitForState(states: TunnelState[], from: number, kind: TunnelState['kind'], timeoutMs = 5000): Promise<TunnelState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = states.slice(from).find((x) => x.kind === kind);
+    if (s) return s;
+    if (Date.now() > deadline) throw new Error(`no ${kind} state within ${timeoutMs} ms: ${states.slice(from).map((x) => x.kind).join(' → ')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('after a suspend longer than the server waits for heartbeats, the client reconnects at once', async () => {
+  const { gateway, port } = await startGateway(serverConfig());
+  const logs: string[] = [];
+  const c = startWatchedClient(port, logs);
+  await connected(c.engine);
+  // A short nap: the link is checked with a heartbeat, the tunnel stays up.
+  c.suspend(10_000);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.ok(logs.some((l) => /asleep for 10 s: checking the link/.test(l)), logs.join('\n'));
+  assert.equal(c.engine.state.kind, 'connected');
+  // Two minutes asleep: the gateway has long evicted us (60 s); waiting for our own timeout, which
+  // stood still with the monotonic clock, would take another minute.
+  const from = c.states.length;
+  c.suspend(120_000);
+  const failed = await waitForState(c.states, from, 'reconnecting', 2000);
+  assert.match(JSON.stringify(failed), /asleep for 120 s/);
+  await waitForState(c.states, from, 'connected', 5000);
+  assert.equal(gateway.metrics().accepted, 2);
+});
+
+test('when the local address of the connection goes away, the client reconnects at once', async () => {
+  const { gateway, port } = await startGateway(serverConfig());
+  const logs: string[] = [];
+  const c = startWatchedClient(port, logs);
+  await connected(c.engine);
+  assert.deepEqual(c.watchCounts(), { watches: 1, stops: 0 });
+  c.removeAddress('fd00:99::1'); // some other address: nothing happens
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(c.engine.state.kind, 'connected');
+  const from = c.states.length;
+  c.removeAddress('0:0:0:0:0:0:0:1'); // ::1, spelled out: compared as addresses, not strings
+  const lost = await waitForState(c.states, from, 'reconnecting', 2000);
+  assert.match(JSON.stringify(lost), /address ::1 went away \(network change\)/);
+  await waitForState(c.states, from, 'connected', 5000);
+  assert.deepEqual(c.watchCounts(), { watches: 2, stops: 1 }, 'one watch per connection, stopped with it');
+  assert.equal(gateway.metrics().accepted, 2);
+});

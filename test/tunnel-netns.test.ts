@@ -188,6 +188,28 @@ ${extra}
     assert.equal(await server.stop(), 0);
   });
 
+  test('a network change (the client\'s IPv6 address replaced) reconnects within seconds, not after the heartbeat timeout', async () => {
+    const server = await startServer('', null);
+    const client = startClient(['--tun-name', '4o6c0', '--no-dns']);
+    await client.waitFor(/connected: 198\.18\.0\.2\/24 on 4o6c0/);
+    const newAddress = net.clientAddress.replace(/::1$/, '::3');
+    const t0 = Date.now();
+    try {
+      await net.exec(net.client, 'ip', ['-6', 'addr', 'del', `${net.clientAddress}/64`, 'dev', net.clientDev]);
+      await net.exec(net.client, 'ip', ['-6', 'addr', 'add', `${newAddress}/64`, 'dev', net.clientDev, 'nodad']);
+      await client.waitFor(/went away \(network change\)/, 5000);
+      // Up again from the new address (the heartbeat timeout is 60 s: this must come long before).
+      await waitFor(() => (client.out.match(/connected: 198\.18\.0\.\d+\/24 on 4o6c0/g) ?? []).length >= 2, { timeoutMs: 10_000, what: 'the client to reconnect' });
+      assert.ok(Date.now() - t0 < 15_000);
+      assert.match(await ping(net.client, '198.18.0.1'), / 0% packet loss/);
+    } finally {
+      await net.exec(net.client, 'ip', ['-6', 'addr', 'del', `${newAddress}/64`, 'dev', net.clientDev]).catch(() => {});
+      await net.exec(net.client, 'ip', ['-6', 'addr', 'add', `${net.clientAddress}/64`, 'dev', net.clientDev, 'nodad']).catch(() => {});
+    }
+    assert.equal(await client.stop(), 0);
+    assert.equal(await server.stop(), 0);
+  });
+
   test('two clients from the same IPv6 address, pool of 2: both work, a third is refused', async () => {
     const server = await startServer('', null, '198.18.0.2-198.18.0.3');
     const quiet = ['--no-default-route', '--no-dns', '--no-reconnect'];
