@@ -104,7 +104,7 @@ export const DEFAULT_TIMING: EngineTiming = {
 
 export interface TunnelStats extends TrafficCounters {
   droppedNotIpv4: number;
-  /** From the server, with a length that differs from the IPv4 header's (cut by a legacy server). */
+  /** From the server, not a whole IPv4 packet (e.g. cut at 1496 bytes by a legacy server). */
   droppedBadLength: number;
   droppedPeerTooSlow: number;
   droppedTooLarge: number;
