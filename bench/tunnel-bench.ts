@@ -2,10 +2,10 @@
 // plain and encrypted, both directions, with the CPU seconds our server and client used. Needs root and iperf3.
 //
 //   [ns client] cli.js + iperf3 -c  --veth fd00::1 == fd00::2 veth--  [ns server] main.js + iperf3 -s
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Proc } from '../test/support/proc';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from '../test/support/netns';
 
 const DIST = join(__dirname, '..');
@@ -29,20 +29,6 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-class Logged {
-  out = '';
-  constructor(readonly child: ChildProcess) {
-    child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (this.out += c.toString()));
-  }
-  stop(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null) return resolve();
-      this.child.once('exit', () => resolve());
-      this.child.kill('SIGTERM');
-    });
-  }
-}
 
 async function iperf(net: TwoHostNet, target: string, seconds: number, reverse: boolean, mss?: number): Promise<number> {
   try {
@@ -70,7 +56,7 @@ async function pingMedian(net: TwoHostNet, target: string, count = 40, interval 
 }
 
 async function measure(net: TwoHostNet, name: string, target: string, seconds: number, pids: { server?: number; client?: number }, mss?: number): Promise<PathResult> {
-  const iperfServer = new Logged(net.spawn(net.server, 'iperf3', ['-s', '--forceflush']));
+  const iperfServer = new Proc(net.spawn(net.server, 'iperf3', ['-s', '--forceflush']), 'iperf3 -s');
   try {
     await waitFor(() => /Server listening/.test(iperfServer.out), { timeoutMs: 5000, what: 'iperf3 -s' });
     const cpu0 = { s: pids.server ? cpuSeconds(pids.server) : 0, c: pids.client ? cpuSeconds(pids.client) : 0 };
@@ -95,13 +81,13 @@ async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, s
     'netmask: "255.255.255.0"', 'dns0: "198.18.0.53"', 'dns1: "0.0.0.0"', 'dns2: "0.0.0.0"', 'tun_name: "4o6s0"',
     ...(encrypted ? [`pk: "${UUID}"`] : []),
   ].join('\n') + '\n');
-  const server = new Logged(net.spawn(net.server, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config]));
+  const server = new Proc(net.spawn(net.server, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config]), 'our server');
   await waitFor(() => /listening on/.test(server.out) || server.child.exitCode !== null, { timeoutMs: 10_000, what: 'the server to listen' });
-  const client = new Logged(net.spawn(net.client, process.execPath, [
+  const client = new Proc(net.spawn(net.client, process.execPath, [
     join(DIST, 'helper', 'cli.js'), 'connect', '--server', net.serverAddress, '--port', '5555', '--tun-name', '4o6c0',
     '--no-dns', '--no-default-route', '--journal', join(dir, 'journal.jsonl'), '--stats-interval', '3600',
     ...(encrypted ? ['--uuid', UUID] : []),
-  ]));
+  ]), 'our client');
   try {
     await waitFor(() => /connected: /.test(client.out) || client.child.exitCode !== null, { timeoutMs: 15_000, what: 'the tunnel to come up' });
     if (!/connected: /.test(client.out)) throw new Error(`tunnel did not come up:\n${server.out}\n${client.out}`);
@@ -126,9 +112,9 @@ async function throughLegacy(net: TwoHostNet, dir: string, legacyDir: string, en
     'netmask: "255.255.255.0"\ndns0: "198.18.0.53"\ndns1: "198.18.0.54"\ndns2: "198.18.0.55"\n' + key);
   const clientConfig = join(dir, 'legacy-client.yaml');
   writeFileSync(clientConfig, `server: "${net.serverAddress}"\nport: 5555\n` + key);
-  const server = new Logged(net.spawn(net.server, join(legacyDir, 'server'), ['-c', serverConfig]));
+  const server = new Proc(net.spawn(net.server, join(legacyDir, 'server'), ['-c', serverConfig]), 'legacy server');
   await waitFor(async () => /:5555\b/.test(await net.exec(net.server, 'ss', ['-ltn'])) || server.child.exitCode !== null, { timeoutMs: 10_000, what: 'the legacy server to listen' });
-  const client = new Logged(net.spawn(net.client, join(legacyDir, 'client'), ['-c', clientConfig]));
+  const client = new Proc(net.spawn(net.client, join(legacyDir, 'client'), ['-c', clientConfig]), 'legacy client');
   try {
     await waitFor(async () => {
       await net.exec(net.client, 'ping', ['-c', '1', '-W', '1', '198.18.0.1']);

@@ -6,11 +6,11 @@
 //
 // Ping and TCP transfers go through the TUN devices; DNS is written to a file the test passes.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Proc } from './support/proc';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
 
 const DIST = join(__dirname, '..');
@@ -22,30 +22,6 @@ const MB = 1024 * 1024;
 const isRoot = process.getuid?.() === 0;
 
 /** A child process with its output collected, for waiting on log lines. */
-class Proc {
-  out = '';
-  exitCode: number | null = null;
-  readonly exited: Promise<number>;
-  constructor(readonly child: ChildProcess, readonly label: string) {
-    child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (this.out += c.toString()));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
-      this.exitCode = code ?? (signal ? 128 : 1);
-      resolve(this.exitCode);
-    }));
-  }
-  async waitFor(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
-    await waitFor(() => re.test(this.out) || this.exitCode !== null, { timeoutMs, what: `${this.label} to print ${re}` });
-    const m = this.out.match(re);
-    if (!m) throw new Error(`${this.label} exited (${this.exitCode}) before printing ${re}:\n${this.out}`);
-    return m;
-  }
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
-    if (this.exitCode === null) this.child.kill(signal);
-    return this.exited;
-  }
-}
-
 describe('tunnel through real TUN devices in namespaces', { skip: !isRoot && 'needs root' }, () => {
   let net: TwoHostNet;
   let dir: string;

@@ -36,7 +36,8 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, listNamespaces, TEST_NETNS_PREFIX, waitFor } from '../support/netns';
+import { Proc } from '../support/proc';
+import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, listNamespaces, TEST_NETNS_PREFIX } from '../support/netns';
 
 const DIST = join(__dirname, '..', '..');
 const OUR_SERVER = join(DIST, 'server', 'main.js');
@@ -71,34 +72,6 @@ function prerequisiteProblem(): string | null {
   return null;
 }
 const problem = prerequisiteProblem();
-
-/** A child process with its output collected, for waiting on log lines. */
-class Proc {
-  out = '';
-  exitCode: number | null = null;
-  readonly exited: Promise<number>;
-  constructor(readonly child: ChildProcess, readonly label: string) {
-    child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (this.out += c.toString()));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
-      this.exitCode = code ?? (signal ? 128 : 1);
-      resolve(this.exitCode);
-    }));
-  }
-  get alive(): boolean {
-    return this.exitCode === null;
-  }
-  async waitFor(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
-    await waitFor(() => re.test(this.out) || this.exitCode !== null, { timeoutMs, what: `${this.label} to print ${re}` });
-    const m = this.out.match(re);
-    if (!m) throw new Error(`${this.label} exited (${this.exitCode}) before printing ${re}`);
-    return m;
-  }
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
-    if (this.exitCode === null) this.child.kill(signal);
-    return this.exited;
-  }
-}
 
 interface TapFrame {
   conn: number;
