@@ -6,17 +6,14 @@ import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { TunnelState } from '../contract/tunnel-state';
 import { createLogger, type Logger } from '../log/logger';
-import { TunDevice } from '../native/tun';
 import { ChangeJournal } from '../netconfig/journal';
 import { NetConfigurator } from '../netconfig/net-config';
 import { ConfigError, type ClientConfig, parseClientConfig } from '../protocol/config';
 import { UuidError, parseUuid } from '../protocol/crypto';
 import { isServerHost } from '../protocol/names';
 import { formatBytes, formatRate } from './format';
-import {
-  type EngineTiming, type TunnelProfile, TunnelEngine, connectTcpOverIpv6, resolveAaaa, systemClock,
-} from './tunnel-engine';
-import { watchRemovedAddresses } from '../netconfig/address-watch';
+import { type EngineTiming, type TunnelProfile, TunnelEngine } from './tunnel-engine';
+import { systemEnvironment } from './system-environment';
 
 interface ConnectOptions {
   config?: string;
@@ -100,16 +97,7 @@ async function connect(opts: ConnectOptions, log: Logger): Promise<number> {
   const timing: Partial<EngineTiming> = {};
   if (opts.heartbeatInterval) timing.heartbeatIntervalMs = opts.heartbeatInterval * 1000;
   if (opts.heartbeatTimeout) timing.heartbeatTimeoutMs = opts.heartbeatTimeout * 1000;
-  const engine = new TunnelEngine(profile, {
-    openTun: (name) => TunDevice.open(name, { coalesce: opts.tunOffload }),
-    net,
-    resolveHost: resolveAaaa,
-    connectTcp: connectTcpOverIpv6,
-    clock: systemClock,
-    log,
-    watchRemovedAddresses: (onRemoved) => watchRemovedAddresses(onRemoved, (err) => log.warn(`cannot watch for network changes (${err.message}): a lost network is noticed by the heartbeat timeout`)),
-    resolvConfPath: opts.resolvConf,
-  }, timing);
+  const engine = new TunnelEngine(profile, systemEnvironment({ net, log, tunOffload: opts.tunOffload, resolvConfPath: opts.resolvConf }), timing);
 
   engine.on('state', (s) => log.info(describe(s)));
   let lastSummary = 0;

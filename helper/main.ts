@@ -13,14 +13,14 @@ import { Command, InvalidArgumentError } from 'commander';
 import { SERVICE_GROUP, SERVICE_SOCKET_PATH, type HelperTunnelProfile } from '../contract/helper-api';
 import { createLogger } from '../log/logger';
 import type { LogLevel } from '../protocol/config';
-import { TunDevice, peerCredentials } from '../native/tun';
+import { peerCredentials } from '../native/tun';
 import { describeChange } from '../netconfig/changes';
 import { ChangeJournal } from '../netconfig/journal';
 import { NetConfigurator } from '../netconfig/net-config';
 import { parseUuid } from '../protocol/crypto';
 import { HelperService, type PeerCredentials } from './helper-service';
-import { TunnelEngine, connectTcpOverIpv6, resolveAaaa, systemClock } from './tunnel-engine';
-import { watchRemovedAddresses } from '../netconfig/address-watch';
+import { TunnelEngine } from './tunnel-engine';
+import { systemEnvironment } from './system-environment';
 
 interface HelperOptions {
   mode: 'service' | 'spawned';
@@ -189,16 +189,7 @@ async function main(argv: string[]): Promise<number> {
         dns: profile.dns,
         tunName: opts.tunName,
         autoReconnect: profile.autoReconnect,
-      }, {
-        openTun: (name) => TunDevice.open(name, { coalesce: true }),
-        net: netcfg,
-        resolveHost: resolveAaaa,
-        connectTcp: connectTcpOverIpv6,
-        clock: systemClock,
-        log,
-        watchRemovedAddresses: (onRemoved) => watchRemovedAddresses(onRemoved, (err) => log.warn(`cannot watch for network changes (${err.message}): a lost network is noticed by the heartbeat timeout`)),
-        resolvConfPath: opts.resolvConf,
-      });
+      }, systemEnvironment({ net: netcfg, log, tunOffload: true, resolvConfPath: opts.resolvConf }));
     },
     describeChanges: () => (netcfg ? netcfg.changes.map(describeChange) : []),
     log,
