@@ -223,6 +223,19 @@ ${opts.key ? `pk: "${opts.key}"` : ''}
     return { seconds, mbitPerS: (bytes * 8) / seconds / 1e6 };
   }
 
+  /**
+   * What every pairing must carry: ping both ways, the largest packet legacy peers carry whole
+   * (DF, from the client), and TRANSFER_BYTES each way with checksums. Returns a diagnostic line.
+   */
+  async exercise(lease: string): Promise<string> {
+    const rttUp = await this.ping(this.net.client, GATEWAY);
+    const rttDown = await this.ping(this.net.server, lease);
+    await this.ping(this.net.client, GATEWAY, ['-s', String(LEGACY_SAFE_MTU - 28), '-M', 'do']);
+    const up = await this.transfer(this.net.client, this.net.server, GATEWAY);
+    const down = await this.transfer(this.net.server, this.net.client, lease);
+    return `ping RTT ${rttUp} ms (client→gateway), ${rttDown} ms (gateway→client); upload ${fmt(up)}, download ${fmt(down)}`;
+  }
+
   async metrics(): Promise<GatewayMetricsJson> {
     const script = "require('http').get('http://127.0.0.1:9605/metrics.json',r=>{let d='';r.on('data',c=>d+=c);" +
       "r.on('end',()=>process.stdout.write(d))}).on('error',e=>{console.error(e.message);process.exit(1)})";
@@ -299,20 +312,14 @@ describe('wire compatibility with the legacy C++ server and client', { skip: pro
         // The legacy server's three DNS servers, parsed from its IP response.
         assert.match(readFileSync(resolvConf, 'utf8'), /nameserver 198\.18\.0\.53\nnameserver 198\.18\.0\.54\nnameserver 198\.18\.0\.55/);
 
-        const rttUp = await env.ping(net.client, GATEWAY);
-        const rttDown = await env.ping(net.server, lease);
-        // The largest packet legacy carries intact goes through; 1500 bytes is a legacy limitation.
-        await env.ping(net.client, GATEWAY, ['-s', String(LEGACY_SAFE_MTU - 28), '-M', 'do']);
+        const carried = await env.exercise(lease);
+        // 1500 bytes is a legacy limitation (the largest packet it carries whole went through above).
         if (!encrypted) {
           const big = await env.net.exec(net.server, 'ping', ['-c', '2', '-i', '0.2', '-W', '1', '-s', '1472', '-M', 'do', lease])
             .then((o) => / 0% packet loss/.test(o), () => false);
           t.diagnostic(`legacy limitation: a 1500-byte ping through the legacy server's ${tun} ${big ? 'came back' : 'was lost'}`);
         }
-
-        const up = await env.transfer(net.client, net.server, GATEWAY);
-        const down = await env.transfer(net.server, net.client, lease);
-        t.diagnostic(`${mode}: lease ${lease}; ping RTT ${rttUp} ms (client→gateway), ${rttDown} ms (gateway→client); ` +
-          `upload ${fmt(up)}, download ${fmt(down)}`);
+        t.diagnostic(`${mode}: lease ${lease}; ${carried}`);
 
         assert.equal(await client.stop(), 0);
         await server.waitFor(/Connection closed by: fd00:/);
@@ -344,18 +351,13 @@ describe('wire compatibility with the legacy C++ server and client', { skip: pro
         assert.equal(tun.mtu, 1500);
         assert.match(await net.exec(net.client, 'ip', ['-4', 'route', 'show']), new RegExp(`^198\\.18\\.0\\.0/24 dev ${tun.name} `, 'm'));
 
-        const rttUp = await env.ping(net.client, GATEWAY);
-        const rttDown = await env.ping(net.server, lease);
-        await env.ping(net.client, GATEWAY, ['-s', String(LEGACY_SAFE_MTU - 28), '-M', 'do']);
+        const carried = await env.exercise(lease);
         if (!encrypted) {
           const big = await env.net.exec(net.client, 'ping', ['-c', '2', '-i', '0.2', '-W', '1', '-s', '1472', '-M', 'do', GATEWAY])
             .then((o) => / 0% packet loss/.test(o), () => false);
           t.diagnostic(`legacy limitation: a 1500-byte ping from the legacy client's ${tun.name} ${big ? 'came back' : 'was lost'}`);
         }
-        const up = await env.transfer(net.client, net.server, GATEWAY);
-        const down = await env.transfer(net.server, net.client, lease);
-        t.diagnostic(`${mode}: lease ${lease} on ${tun.name}; ping RTT ${rttUp} ms (client→gateway), ${rttDown} ms (gateway→client); ` +
-          `upload ${fmt(up)}, download ${fmt(down)}`);
+        t.diagnostic(`${mode}: lease ${lease} on ${tun.name}; ${carried}`);
 
         const m = await env.metrics();
         assert.equal(m.sessions, 1);
