@@ -65,6 +65,9 @@ const hostName = z.string({ error: 'expected an IPv6 address or a host name' }).
   { error: (iss) => `expected an IPv6 address or a host name, got "${String(iss.input)}"` },
 ).transform((h) => h.replace(/^\[|\]$/g, ''));
 
+/** Where the gateway keeps its journal of system changes and its lease file. */
+export const DEFAULT_SERVER_STATE_DIR = '/var/lib/4over6/gateway';
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -94,6 +97,8 @@ const serverSchema = z.object({
   log_level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   metrics_listen: z.string().trim().min(1).optional(),
   max_queue_bytes: intIn(16 * 1024, 64 * 1024 * 1024).default(1024 * 1024),
+  state_dir: z.string({ error: 'expected an absolute directory path' }).trim()
+    .regex(/^\/[^\0]*$/, { error: 'expected an absolute directory path' }).default(DEFAULT_SERVER_STATE_DIR),
 });
 
 export interface ServerConfig {
@@ -121,6 +126,8 @@ export interface ServerConfig {
   /** "host:port" for HTTP or an absolute Unix socket path. */
   metricsListen: string | null;
   maxQueueBytes: number;
+  /** The gateway's journal of system changes and its lease file live here. */
+  stateDir: string;
 }
 
 export function ipv4ToInt(address: string): number {
@@ -179,6 +186,7 @@ export function parseServerConfig(text: string, source = 'server_config.yaml'): 
       logLevel: value.log_level,
       metricsListen: value.metrics_listen ?? null,
       maxQueueBytes: value.max_queue_bytes,
+      stateDir: value.state_dir,
     },
   };
 }
