@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { hex } from '../test/support/hex';
 import { AuthenticationError, FrameCipher, MAX_INNER_FRAME_BYTES, UuidError, formatUuid, parseUuid } from './crypto';
 import { FrameReader, MalformedFrameError, MessageType, encodeFrame } from './frame';
-import { HEARTBEAT_FRAME } from './messages';
+import { encodeIpRequestPayload } from './ip-request';
+import { HEARTBEAT_FRAME, encodeDataUp } from './messages';
 
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
 const fixedNonce = (bytes: Buffer) => (nonce: Buffer) => bytes.copy(nonce);
@@ -48,6 +49,37 @@ test('encrypted IP response vector (nonce f0..ff 00..07)', () => {
   const opened = cipher.open(ENCRYPTED_IP_RESPONSE.subarray(5));
   assert.equal(opened.subarray(5).toString(), '198.18.0.7 0.0.0.0 198.18.0.1');
 });
+
+// docs/protocol.md section 8: an extended IP request and a data frame, sealed.
+const EXTENDED_IP_REQUEST = hex(
+  '3e00000064 346f362f312069643d3031323334353637383961626364656630313233343536373839616263646566 20616464723d3139382e31382e302e37');
+const ENCRYPTED_EXTENDED_IP_REQUEST = hex(
+  '6b000000c8 a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7 cf14348de6286340770b41d47d49406cfcf9872a53220008cab07525428f211e77a0c52fe6e132be78423d9be75f88409e134bf14b3909f372de34c205cc8cfb4c9427cc8bb6febbc39c6f5c562e');
+const ICMP_DATA_UP = hex('2500000066 45000020000040004001aeb0c6120007c6120001 080043601234000133346f36');
+const ENCRYPTED_ICMP_DATA_UP = hex(
+  '52000000c8 000102030405060708090a0b0c0d0e0f1011121314151617 aa206685d6429d1f96e53ecc4eb4dabf3825fba09b33511bb5978c6512e0448c3e1d9f4e69af7d5b008a2b5bc7058fd0559437e1d1');
+
+test('protocol.md vectors: extended IP request and ICMP data frame, plain and sealed', () => {
+  const payload = encodeIpRequestPayload({ clientId: '0123456789abcdef0123456789abcdef', previousAddress: '198.18.0.7' });
+  assert.deepEqual(encodeFrame(MessageType.IpRequest, payload), EXTENDED_IP_REQUEST);
+  const nonceA0 = hex('a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7');
+  assert.deepEqual(new FrameCipher(parseUuid(UUID), fixedNonce(nonceA0)).seal(EXTENDED_IP_REQUEST), ENCRYPTED_EXTENDED_IP_REQUEST);
+  const packet = ICMP_DATA_UP.subarray(5);
+  assert.equal(ipv4Checksum(packet.subarray(0, 20)), 0, 'IPv4 header checksum');
+  assert.equal(ipv4Checksum(packet.subarray(20)), 0, 'ICMP checksum');
+  assert.deepEqual(encodeDataUp(packet), ICMP_DATA_UP);
+  const cipher = new FrameCipher(parseUuid(UUID), fixedNonce(NONCE_0_23));
+  assert.deepEqual(cipher.seal(ICMP_DATA_UP), ENCRYPTED_ICMP_DATA_UP);
+  assert.deepEqual(cipher.open(ENCRYPTED_ICMP_DATA_UP.subarray(5)), ICMP_DATA_UP);
+});
+
+/** The Internet checksum of bytes that already hold one: 0 when it is right. */
+function ipv4Checksum(bytes: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i += 2) sum += (bytes[i] << 8) | (bytes[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
 
 test('sealing uses a fresh random nonce per frame', () => {
   const cipher = new FrameCipher(parseUuid(UUID));
