@@ -11,11 +11,17 @@ import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { IPC_CHANNEL_PREFIX, type IpcReply, type IpcServerTransport } from '../contract/ipc-schema';
+import { RateLimitedLog } from '../log/logger';
 
 /** Largest message a page may send (an imported profiles file is at most 1 MiB, as text in JSON). */
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** A page holds one WebSocket and fetches a handful of files: more than this is someone else. */
+const MAX_CONNECTIONS = 64;
+/** A request's headers must arrive within this (slow-header peers hold a connection slot). */
+const HEADERS_TIMEOUT_MS = 10_000;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -47,7 +53,8 @@ export interface BrowserBridgeOptions {
 
 export async function startBrowserBridge(opts: BrowserBridgeOptions): Promise<BrowserBridge> {
   const token = randomBytes(24).toString('hex');
-  const log = opts.log ?? (() => undefined);
+  // Everything here can be triggered by any local process, token or not: one line a second at most.
+  const limited = new RateLimitedLog(opts.log ?? (() => undefined), 1000);
   const handlers = new Map<string, (request: unknown) => Promise<IpcReply<unknown>>>();
   const sockets = new Set<WebSocket>();
   let port = 0;
@@ -57,6 +64,19 @@ export async function startBrowserBridge(opts: BrowserBridgeOptions): Promise<Br
     given !== null && given.length === token.length && timingSafeEqual(Buffer.from(given), Buffer.from(token));
 
   const server = http.createServer((req, res) => {
+    // Any failure below is the request's fault (a path we cannot decode, a file that vanished):
+    // that one request gets a 4xx, the bridge keeps serving.
+    handleRequest(req, res).catch((err: unknown) => {
+      limited.event('request', `bad request ${JSON.stringify(String(req.url).slice(0, 80))}: ${errorText(err)}`);
+      if (!res.headersSent) res.writeHead(400).end('bad request\n');
+      else res.destroy();
+    });
+  });
+  server.maxConnections = MAX_CONNECTIONS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = HEADERS_TIMEOUT_MS;
+
+  async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (!allowedHost(req.headers.host)) {
       res.writeHead(421).end('wrong host\n');
       return;
@@ -65,24 +85,43 @@ export async function startBrowserBridge(opts: BrowserBridgeOptions): Promise<Br
       res.writeHead(405).end();
       return;
     }
-    void serveStatic(opts.staticDir, new URL(req.url ?? '/', `http://${req.headers.host}`).pathname, res);
-  });
-
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'x'}`);
-    const origin = req.headers.origin;
-    const originOk = origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
-    if (url.pathname !== '/ipc' || !allowedHost(req.headers.host) || !originOk || !tokenMatches(url.searchParams.get('token'))) {
-      log(`refused a WebSocket from ${req.socket.remoteAddress} (${url.pathname}, origin ${origin ?? 'none'})`);
-      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+    const target = parseRequestTarget(req.url);
+    if (target === null) {
+      res.writeHead(400).end('bad request\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      sockets.add(ws);
-      ws.on('close', () => sockets.delete(ws));
-      ws.on('message', (data) => void onMessage(ws, data.toString()));
-    });
+    await serveStatic(opts.staticDir, target.path, res);
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands the raw socket over without its error listener: a peer resetting it must not crash us.
+    socket.on('error', () => socket.destroy());
+    try {
+      const target = parseRequestTarget(req.url);
+      const origin = req.headers.origin;
+      const originOk = origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+      if (target === null || target.path !== '/ipc' || !allowedHost(req.headers.host) || !originOk || !tokenMatches(target.token)) {
+        limited.event('upgrade', `refused a WebSocket from ${req.socket.remoteAddress} (${target?.path ?? 'bad target'}, origin ${origin ?? 'none'})`);
+        refuseUpgrade(socket, target === null ? '400 Bad Request' : '403 Forbidden');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        sockets.add(ws);
+        ws.on('close', () => sockets.delete(ws));
+        // A broken frame or an oversized message: ws reports it here and closes that page only.
+        ws.on('error', (err) => limited.event('ws', `closed a page's WebSocket: ${errorText(err)}`));
+        ws.on('message', (data) => {
+          onMessage(ws, data.toString()).catch((err: unknown) => {
+            limited.event('message', `dropped a page's message: ${errorText(err)}`);
+            ws.terminate();
+          });
+        });
+      });
+    } catch (err) {
+      limited.event('upgrade', `refused a WebSocket: ${errorText(err)}`);
+      refuseUpgrade(socket, '400 Bad Request');
+    }
   });
 
   async function onMessage(ws: WebSocket, text: string): Promise<void> {
@@ -93,14 +132,19 @@ export async function startBrowserBridge(opts: BrowserBridgeOptions): Promise<Br
       ws.close(1003, 'not JSON');
       return;
     }
-    if (msg.t !== 'invoke' || typeof msg.id !== 'number' || typeof msg.channel !== 'string') {
+    if (msg === null || typeof msg !== 'object' || msg.t !== 'invoke' || typeof msg.id !== 'number' || typeof msg.channel !== 'string') {
       ws.close(1003, 'expected { t: "invoke", id, channel, request }');
       return;
     }
     const handler = handlers.get(msg.channel);
-    const reply: IpcReply<unknown> = handler
-      ? await handler(msg.request)
-      : { ok: false, error: { code: 'BAD_REQUEST', message: `no channel ${msg.channel}` } };
+    let reply: IpcReply<unknown>;
+    try {
+      reply = handler
+        ? await handler(msg.request)
+        : { ok: false, error: { code: 'BAD_REQUEST', message: `no channel ${msg.channel}` } };
+    } catch (err) {
+      reply = { ok: false, error: { code: 'INTERNAL', message: errorText(err) } };
+    }
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ t: 'reply', id: msg.id, reply }));
   }
 
@@ -131,8 +175,35 @@ export async function startBrowserBridge(opts: BrowserBridgeOptions): Promise<Br
   };
 }
 
-async function serveStatic(root: string, pathname: string, res: http.ServerResponse): Promise<void> {
-  const relative = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
+/**
+ * Reads an origin-form request target ("/path?token=..."). Null for anything else (absolute-form
+ * "http://[", "*", a path whose %-escapes do not decode): the caller answers 400.
+ */
+export function parseRequestTarget(target: string | undefined): { path: string; token: string | null } | null {
+  if (target === undefined || !target.startsWith('/') || target.startsWith('//')) return null;
+  let url: URL;
+  let path: string;
+  try {
+    url = new URL(target, 'http://bridge.invalid');
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    return null;
+  }
+  if (path.includes('\0')) return null;
+  return { path, token: url.searchParams.get('token') };
+}
+
+function refuseUpgrade(socket: Duplex, status: string): void {
+  if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  else socket.destroy();
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function serveStatic(root: string, decodedPath: string, res: http.ServerResponse): Promise<void> {
+  const relative = normalize(decodedPath).replace(/^([/\\])+/, '');
   const path = join(root, relative === '' ? 'index.html' : relative);
   if (path !== root && !path.startsWith(root.endsWith(sep) ? root : root + sep)) {
     res.writeHead(403).end();
