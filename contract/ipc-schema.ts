@@ -6,7 +6,7 @@
 // Invoke replies cross as `IpcReply` (`{ ok: true, value } | { ok: false, error }`) and the renderer
 // side rethrows a `VpnError`, because Electron (and JSON) keep only an error's message.
 // No runtime imports: the renderer bundles this file.
-import type { Profile, ProfileDraft, ProfilePatch } from '../electron/profile-schema';
+import type { Profile, ProfileDraft, ProfilePatch } from './profile-schema';
 import type { TunnelStatsSnapshot } from './helper-api';
 import type { TunnelState } from './tunnel-state';
 import { type ProblemInfo, VpnError, type VpnErrorInfo } from './errors';

@@ -11,15 +11,16 @@ import type { HelperStatus, TunnelStatsSnapshot } from '../contract/helper-api';
 import {
   type HelperLinkInfo, type IpcHandlers, type StoreStatus, type TunnelSnapshot, VpnError,
 } from '../contract/ipc-schema';
+import { type Profile, sameName, toHelperProfile } from '../contract/profile-schema';
+import { emptyStats } from '../contract/stats';
+import { isActive } from '../contract/tunnel-summary';
 import { IDLE, type TunnelState } from '../contract/tunnel-state';
 import type { HelperClient } from './helper-client';
 import { type UserNotification, notificationFor } from './notification-model';
-import { type Profile, sameName, toHelperProfile } from './profile-schema';
 import type { ProfileStore } from './profile-store';
 import {
   MAX_IMPORT_BYTES, exportProfilesToFile, exportProfilesToText, importProfilesFromFile, importProfilesFromText,
 } from './profile-transfer';
-import { isActive } from './tray-model';
 
 /** The part of HelperClient the controller uses (tests may pass a fake). */
 export type HelperSession = Pick<HelperClient, 'on' | 'connectTunnel' | 'disconnectTunnel' | 'status' | 'subscribe' | 'shutdown' | 'close' | 'hello' | 'isOpen'>;
@@ -51,10 +52,6 @@ export interface AppControllerDeps {
   storeStatus: StoreStatus;
   helper: HelperSource;
   dialogs?: FileDialogs;
-}
-
-export function emptyStats(): TunnelStatsSnapshot {
-  return { bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, rateUp: 0, rateDown: 0, dropped: 0, lastHeartbeatAgoMs: null, reconnects: 0 };
 }
 
 // Requests come from another process: checked before use.

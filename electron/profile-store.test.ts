@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { VpnError } from '../contract/ipc-schema';
 import { openConfBackend } from './conf-backend';
-import { type ProfileDraft, toHelperProfile } from './profile-schema';
+import { type ProfileDraft, toHelperProfile } from '../contract/profile-schema';
 import { openProfileStore, storeFileOptions } from './profile-store';
 
 const dirs: string[] = [];

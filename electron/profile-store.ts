@@ -10,7 +10,7 @@ import { type StoreStatus, VpnError } from '../contract/ipc-schema';
 import {
   PROFILE_NAME_MAX_CHARS, type Profile, type ValidDraft, checkDocument, checkEntry, emptyDocument,
   parseJson, profileDraftSchema, profilePatchSchema, profileSchema, profilesDocumentJsonSchema, sameName,
-} from './profile-schema';
+} from '../contract/profile-schema';
 
 /** What ProfileStore needs from conf / electron-store (their `get`/`set`/`path`). */
 export interface KeyValueBackend {

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { tunnelProfileSchema } from '../contract/helper-api';
 import { VpnError } from '../contract/ipc-schema';
 import { openConfBackend } from './conf-backend';
-import { toHelperProfile } from './profile-schema';
+import { toHelperProfile } from '../contract/profile-schema';
 import { type ProfileStore, openProfileStore } from './profile-store';
 import {
   MAX_IMPORT_BYTES, exportProfilesToFile, exportProfilesToText, importProfilesFromFile, importProfilesFromText, nameFromFileName,

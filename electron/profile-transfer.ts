@@ -11,7 +11,7 @@ import { formatUuid } from '../protocol/crypto';
 import {
   PROFILES_FORMAT, PROFILES_VERSION, PROFILE_NAME_MAX_CHARS, type Profile, type ProfilesDocument, type ValidDraft,
   checkDocument, checkEntry, parseJson, profileDraftSchema,
-} from './profile-schema';
+} from '../contract/profile-schema';
 import { type ProfileStore, uniqueName } from './profile-store';
 
 /** Profile files are a few KiB; anything this big is the wrong file. */

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TunnelSnapshot } from '../contract/ipc-schema';
 import type { TunnelState } from '../contract/tunnel-state';
-import { emptyStats } from './app-controller';
 import { notificationFor } from './notification-model';
-import type { Profile } from './profile-schema';
+import type { Profile } from '../contract/profile-schema';
+import { emptyStats } from '../contract/stats';
 import { dotIconPng } from './tray-icons';
 import { trayIconName, trayMenu, trayTooltip } from './tray-model';
 
@@ -22,24 +22,24 @@ const profiles: Profile[] = [
 
 test('tooltip with live rates in human units', () => {
   const s = snap(connected, { stats: { ...emptyStats(), rateUp: 150_000, rateDown: 4_375_000 } });
-  assert.equal(trayTooltip(s), '4over6: connected to Office — ↑ 1.20 Mbit/s ↓ 35.0 Mbit/s');
-  assert.equal(trayTooltip(snap(connected)), '4over6: connected to Office — ↑ 0 bit/s ↓ 0 bit/s');
-  assert.equal(trayTooltip(snap(connected, { stats: { ...emptyStats(), rateDown: 125_000_000 } })), '4over6: connected to Office — ↑ 0 bit/s ↓ 1.00 Gbit/s');
+  assert.equal(trayTooltip(s), '4over6: Connected to Office — ↑ 1.20 Mbit/s ↓ 35.0 Mbit/s');
+  assert.equal(trayTooltip(snap(connected)), '4over6: Connected to Office — ↑ 0 bit/s ↓ 0 bit/s');
+  assert.equal(trayTooltip(snap(connected, { stats: { ...emptyStats(), rateDown: 125_000_000 } })), '4over6: Connected to Office — ↑ 0 bit/s ↓ 1.00 Gbit/s');
 });
 
 test('tooltip for every other state', () => {
-  assert.equal(trayTooltip(snap({ kind: 'idle' })), '4over6: disconnected');
+  assert.equal(trayTooltip(snap({ kind: 'idle' })), '4over6: Not connected');
   assert.equal(trayTooltip(snap({ kind: 'connecting', server: 'fd00::1', phase: 'awaiting-ip', attempt: 2, serverAddress: 'fd00::1' })),
-    '4over6: connecting to Office (waiting for an address, attempt 2)');
+    '4over6: Connecting to Office (waiting for an address, attempt 2)');
   assert.equal(trayTooltip(snap({ kind: 'reconnecting', server: 'fd00::1', attempt: 1, retryInMs: 3500, lastFailure: { reason: 'heartbeat-lost', message: '' } })),
-    '4over6: reconnecting to Office in 4 s (the server stopped answering (no heartbeat))');
-  assert.equal(trayTooltip(snap({ kind: 'disconnecting', then: 'idle', failure: null })), '4over6: disconnecting from Office');
+    '4over6: Reconnecting to Office in 4 s (the server stopped answering (no heartbeat))');
+  assert.equal(trayTooltip(snap({ kind: 'disconnecting', then: 'idle', failure: null })), '4over6: Disconnecting from Office');
   assert.equal(trayTooltip(snap({ kind: 'failed', failure: { reason: 'wrong-key', message: '' } })),
-    '4over6: could not connect to Office: the server does not use encryption, or uses another key');
+    '4over6: The connection to Office failed: the server does not use encryption, or uses another key');
   assert.equal(trayTooltip(snap({ kind: 'connecting', server: 'gw.example', phase: 'resolving', attempt: 1, serverAddress: null }, { profileName: null })),
-    '4over6: connecting to gw.example (looking up the server)');
+    '4over6: Connecting to gw.example (looking up the server name)');
   assert.equal(trayTooltip(snap({ kind: 'idle' }, { helper: { status: 'lost', mode: 'spawned', error: { code: 'HELPER_DISCONNECTED', message: 'the helper exited' } } })),
-    '4over6: disconnected (the helper exited)');
+    '4over6: Not connected (the helper exited)');
 });
 
 test('one icon per state', () => {
@@ -64,7 +64,7 @@ test('menu: status, profiles (current checked), disconnect, show window, quit', 
     { kind: 'action', label: 'Quit', action: { type: 'quit' }, enabled: true },
   ]);
   const idle = trayMenu(snap({ kind: 'idle' }), []);
-  assert.deepEqual(idle.slice(0, 3), [{ kind: 'label', label: 'Disconnected' }, { kind: 'separator' }, { kind: 'label', label: 'No profiles yet: add one in the window' }]);
+  assert.deepEqual(idle.slice(0, 3), [{ kind: 'label', label: 'Not connected' }, { kind: 'separator' }, { kind: 'label', label: 'No profiles yet: add one in the window' }]);
   assert.deepEqual(idle.find((i) => i.kind === 'action' && i.action.type === 'disconnect'),
     { kind: 'action', label: 'Disconnect', action: { type: 'disconnect' }, enabled: false });
 });

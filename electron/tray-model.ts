@@ -1,9 +1,10 @@
 // What the tray shows, as plain data from the tunnel snapshot: tooltip text with live rates, the
 // icon per state, and the menu. electron/main.ts turns these into Tray calls once a second.
+import { formatRate } from '../contract/format';
 import type { TunnelSnapshot } from '../contract/ipc-schema';
-import { FAILURE_TEXT, type TunnelState } from '../contract/tunnel-state';
-import { formatRate } from '../helper/format';
-import type { Profile } from './profile-schema';
+import type { Profile } from '../contract/profile-schema';
+import { FAILURE_TEXT } from '../contract/tunnel-state';
+import { isActive, phaseDetail, stateHeadline, tunnelName } from '../contract/tunnel-summary';
 
 export const APP_TITLE = '4over6';
 
@@ -31,38 +32,32 @@ export function trayIconName(snapshot: Pick<TunnelSnapshot, 'state' | 'helper'>)
   }
 }
 
-const PHASE_TEXT = { resolving: 'looking up the server', tcp: 'reaching the server', 'awaiting-ip': 'waiting for an address' } as const;
-
-/** One line on the state, e.g. "connected to Office — ↑ 1.20 Mbit/s ↓ 35.0 Mbit/s". */
+/** One line on the state in the window's words, e.g. "Connected to Office — ↑ 1.20 Mbit/s ↓ 35.0 Mbit/s". */
 export function statusText(snapshot: TunnelSnapshot, options: { rates: boolean } = { rates: true }): string {
   const s = snapshot.state;
-  const name = snapshot.profileName ?? ('server' in s ? s.server : 'the server');
+  const headline = stateHeadline(s, tunnelName(s, snapshot.profileName));
   switch (s.kind) {
     case 'idle':
       return snapshot.helper.status === 'lost' && snapshot.helper.error
-        ? `disconnected (${snapshot.helper.error.message})` : 'disconnected';
+        ? `${headline} (${snapshot.helper.error.message})` : headline;
     case 'connecting':
-      return `connecting to ${name} (${PHASE_TEXT[s.phase]}${s.attempt > 1 ? `, attempt ${s.attempt}` : ''})`;
+      return `${headline} (${phaseDetail(s)})`;
     case 'connected':
       return options.rates
-        ? `connected to ${name} — ↑ ${formatRate(snapshot.stats.rateUp)} ↓ ${formatRate(snapshot.stats.rateDown)}`
-        : `connected to ${name}`;
+        ? `${headline} — ↑ ${formatRate(snapshot.stats.rateUp)} ↓ ${formatRate(snapshot.stats.rateDown)}`
+        : headline;
     case 'reconnecting':
-      return `reconnecting to ${name} in ${Math.ceil(s.retryInMs / 1000)} s (${FAILURE_TEXT[s.lastFailure.reason]})`;
+      return `${headline} in ${Math.ceil(s.retryInMs / 1000)} s (${FAILURE_TEXT[s.lastFailure.reason]})`;
     case 'disconnecting':
-      return `disconnecting from ${name}`;
+      return headline;
     case 'failed':
-      return `could not connect to ${name}: ${FAILURE_TEXT[s.failure.reason]}`;
+      return `${headline}: ${FAILURE_TEXT[s.failure.reason]}`;
   }
 }
 
-/** "4over6: connected to Office — ↑ 1.20 Mbit/s ↓ 35.0 Mbit/s" */
+/** "4over6: Connected to Office — ↑ 1.20 Mbit/s ↓ 35.0 Mbit/s" */
 export function trayTooltip(snapshot: TunnelSnapshot): string {
   return `${APP_TITLE}: ${statusText(snapshot)}`;
-}
-
-export function isActive(state: TunnelState): boolean {
-  return state.kind === 'connecting' || state.kind === 'connected' || state.kind === 'reconnecting';
 }
 
 /**
@@ -72,7 +67,7 @@ export function isActive(state: TunnelState): boolean {
 export function trayMenu(snapshot: TunnelSnapshot, profiles: readonly Profile[]): TrayMenuItem[] {
   const active = isActive(snapshot.state);
   const status = statusText(snapshot, { rates: false });
-  const items: TrayMenuItem[] = [{ kind: 'label', label: status[0].toUpperCase() + status.slice(1) }, { kind: 'separator' }];
+  const items: TrayMenuItem[] = [{ kind: 'label', label: status }, { kind: 'separator' }];
   if (profiles.length === 0) {
     items.push({ kind: 'label', label: 'No profiles yet: add one in the window' });
   }

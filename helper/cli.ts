@@ -11,7 +11,7 @@ import { NetConfigurator } from '../netconfig/net-config';
 import { ConfigError, type ClientConfig, parseClientConfig } from '../protocol/config';
 import { UuidError, parseUuid } from '../protocol/crypto';
 import { isServerHost } from '../protocol/names';
-import { formatBytes, formatRate } from './format';
+import { formatBytes, formatRate } from '../contract/format';
 import { type EngineTiming, type TunnelProfile, TunnelEngine } from './tunnel-engine';
 import { systemEnvironment } from './system-environment';
 

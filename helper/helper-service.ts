@@ -7,6 +7,7 @@ import {
   type HelperEvent, type HelperRequest, type HelperStatus, type HelperTunnelProfile, type TunnelStatsSnapshot,
   parseHelperRequest,
 } from '../contract/helper-api';
+import { emptyStats } from '../contract/stats';
 import { IDLE, type TunnelState } from '../contract/tunnel-state';
 import type { Logger } from '../log/logger';
 import type { TunnelEngine, TunnelStats } from './tunnel-engine';
@@ -260,8 +261,4 @@ function snapshot(s: TunnelStats): TunnelStatsSnapshot {
     dropped: s.droppedNotIpv4 + s.droppedBadLength + s.droppedPeerTooSlow + s.droppedTooLarge + s.droppedTunWrite + s.decryptFailures,
     lastHeartbeatAgoMs: s.lastHeartbeatAgoMs, reconnects: s.reconnects,
   };
-}
-
-function emptyStats(): TunnelStatsSnapshot {
-  return { bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, rateUp: 0, rateDown: 0, dropped: 0, lastHeartbeatAgoMs: null, reconnects: 0 };
 }

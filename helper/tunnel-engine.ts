@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { TrafficCounters } from '../contract/helper-api';
+import { emptyTrafficCounters } from '../contract/stats';
 import {
   FAILURE_TEXT, IDLE, type Failure, type FailureReason, type LeaseInfo, type TunnelEvent, type TunnelState,
   isPermanentFailure, reconnectDelayMs, transition,
@@ -575,8 +576,8 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
 
 function emptyStats(): TunnelStats {
   return {
-    bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, rateUp: 0, rateDown: 0, droppedNotIpv4: 0, droppedBadLength: 0,
-    droppedPeerTooSlow: 0, droppedTooLarge: 0, droppedTunWrite: 0, decryptFailures: 0, lastHeartbeatAgoMs: null, reconnects: 0,
+    ...emptyTrafficCounters(), droppedNotIpv4: 0, droppedBadLength: 0, droppedPeerTooSlow: 0, droppedTooLarge: 0,
+    droppedTunWrite: 0, decryptFailures: 0,
   };
 }
 

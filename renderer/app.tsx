@@ -3,14 +3,15 @@
 // the helper's answer arrives as a state push.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { type VpnApi, VpnError } from '../contract/ipc-schema';
-import type { Profile, ProfileDraft } from '../electron/profile-schema';
+import type { Profile, ProfileDraft } from '../contract/profile-schema';
+import { isActive } from '../contract/tunnel-summary';
 import { HelperBanner, ImportFailureBanner, LinkLostBanner, RecoveryBanner, StoreErrorBanner } from './banners';
 import { ExportIcon, ImportIcon, PlusIcon, ShieldIcon } from './icons';
 import { Notices, useNotices } from './notices';
 import { ProfileEditor } from './profile-editor';
 import { type ProfileFormValues, emptyForm, formFromProfile } from './profile-form';
 import { ProfileList } from './profile-list';
-import { type HelperProblem, type Pending, helperProblem, isActive } from './state-view';
+import { type HelperProblem, type Pending, helperProblem } from './state-view';
 import { TunnelPanel } from './tunnel-panel';
 import { useTransfer } from './use-transfer';
 import { useVpn } from './use-vpn';
@@ -236,7 +237,7 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
 
 function HelperPill({ status, mode, problem }: { status: 'none' | 'connected' | 'lost'; mode: 'service' | 'spawned' | null; problem: HelperProblem | null }) {
   const text = status === 'connected' ? `Helper running${mode === 'service' ? ' (service)' : ''}`
-    : problem ? (problem.title.includes('stopped') ? 'Helper stopped' : 'Helper not available') : 'Helper starts on connect';
+    : problem ? (problem.kind === 'stopped' ? 'Helper stopped' : 'Helper not available') : 'Helper starts on connect';
   const tone = status === 'connected' ? 'ok' : problem ? 'error' : 'idle';
   return <span className={`pill pill-${tone}`} data-testid="helper-pill"><span className="pill-dot" aria-hidden="true" />{text}</span>;
 }

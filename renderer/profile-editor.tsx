@@ -3,7 +3,7 @@
 // Enter saves, Escape cancels.
 import { type ChangeEvent, type ReactNode, useId, useMemo, useState } from 'react';
 import { VpnError } from '../contract/ipc-schema';
-import type { ProfileDraft } from '../electron/profile-schema';
+import type { ProfileDraft } from '../contract/profile-schema';
 import { KeyIcon } from './icons';
 import { Modal } from './modal';
 import { type FieldErrors, type FormField, type ProfileFormValues, fieldErrors, generateKey, validateForm } from './profile-form';

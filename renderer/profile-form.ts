@@ -1,9 +1,8 @@
 // The profile editor's form as data: text fields in, a valid ProfileDraft (or one message per field)
-// out. Validity comes from the same zod schema main checks with (electron/profile-schema.ts), so the
+// out. Validity comes from the same zod schema main checks with (contract/profile-schema.ts), so the
 // form cannot accept what main refuses; only the wording is adjusted for a form.
 import type { ProblemInfo } from '../contract/ipc-schema';
-import { isCanonicalUuid } from '../protocol/names';
-import { type Profile, type ProfileDraft, checkEntry, profileDraftSchema } from '../electron/profile-schema';
+import { type Profile, type ProfileDraft, checkEntry, isProfileKey, profileDraftSchema } from '../contract/profile-schema';
 
 export interface ProfileFormValues {
   name: string;
@@ -47,7 +46,7 @@ function toDraft(v: ProfileFormValues): Record<string, unknown> {
     port: /^\d{1,6}$/.test(port) ? Number(port) : port,
     encryption: v.encryption,
     // With encryption off the key is kept only if it is valid (so switching back on keeps it).
-    uuid: uuid === '' || (!v.encryption && !isCanonicalUuid(uuid)) ? null : uuid,
+    uuid: uuid === '' || (!v.encryption && !isProfileKey(uuid)) ? null : uuid,
     autoReconnect: v.autoReconnect,
     dns: v.dns,
   };

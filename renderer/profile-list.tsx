@@ -1,7 +1,7 @@
 // The sidebar list: each profile with its server, port and encryption; select it, or act on it
 // (connect, edit, duplicate, delete). Arrow keys move between profiles.
 import type { KeyboardEvent } from 'react';
-import type { Profile } from '../electron/profile-schema';
+import type { Profile } from '../contract/profile-schema';
 import { EncryptionBadge } from './badges';
 import { CopyIcon, EditIcon, PowerIcon, TrashIcon } from './icons';
 import { endpoint } from './state-view';

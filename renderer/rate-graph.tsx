@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { formatRate } from '../helper/format';
+import { formatRate } from '../contract/format';
 import { HISTORY_SECONDS, type RateSample } from './use-vpn';
 
 const HEIGHT = 150;

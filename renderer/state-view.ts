@@ -1,7 +1,8 @@
 // What the window says about the tunnel, as plain data from a snapshot: the status line, the big
 // button (label, colour, what a click does) and the helper-link problem. Pure, so it reads like a table.
 import type { HelperLinkInfo, TunnelSnapshot, VpnErrorInfo } from '../contract/ipc-schema';
-import { type ConnectPhase, FAILURE_TEXT, type Failure, type TunnelState } from '../contract/tunnel-state';
+import { FAILURE_TEXT, type Failure, type TunnelState } from '../contract/tunnel-state';
+import { phaseDetail, stateHeadline, tunnelName } from '../contract/tunnel-summary';
 
 export type Tone = 'idle' | 'busy' | 'ok' | 'warn' | 'error';
 
@@ -23,16 +24,6 @@ export interface StatusView {
   /** "waiting for an address, attempt 2". */
   detail: string | null;
   failure: { text: string; message: string } | null;
-}
-
-export const PHASE_TEXT: Record<ConnectPhase, string> = {
-  resolving: 'resolving the server name',
-  tcp: 'connecting to the server',
-  'awaiting-ip': 'waiting for an address',
-};
-
-export function isActive(state: TunnelState): boolean {
-  return state.kind === 'connecting' || state.kind === 'connected' || state.kind === 'reconnecting';
 }
 
 /** The helper has not answered the connect call yet (it may be starting, behind a password prompt). */
@@ -83,34 +74,37 @@ export function buttonView(state: TunnelState, pending: Pending, hasProfile: boo
 
 export function statusView(snapshot: TunnelSnapshot, pending: Pending, targetName: string | null, stateSinceMs: number, nowMs: number): StatusView {
   const s = snapshot.state;
-  const name = snapshot.profileName ?? targetName ?? ('server' in s ? s.server : 'the server');
+  const name = snapshot.profileName ?? targetName ?? tunnelName(s, null);
   if (startingHelper(s, pending)) {
     return { tone: 'busy', title: `Connecting to ${targetName ?? name}`, detail: 'starting the helper (you may be asked for your password)', failure: null };
   }
+  const title = stateHeadline(s, name);
   switch (s.kind) {
     case 'idle':
-      return { tone: 'idle', title: 'Not connected', detail: targetName ? `Ready to connect to ${targetName}` : null, failure: null };
+      return { tone: 'idle', title, detail: targetName ? `Ready to connect to ${targetName}` : null, failure: null };
     case 'connecting':
-      return { tone: 'busy', title: `Connecting to ${name}`, detail: `${PHASE_TEXT[s.phase]}${s.attempt > 1 ? `, attempt ${s.attempt}` : ''}`, failure: null };
+      return { tone: 'busy', title, detail: phaseDetail(s), failure: null };
     case 'connected':
-      return { tone: 'ok', title: `Connected to ${name}`, detail: `${s.lease.address} · IPv4 traffic goes through ${s.serverAddress}`, failure: null };
+      return { tone: 'ok', title, detail: `${s.lease.address} · IPv4 traffic goes through ${s.serverAddress}`, failure: null };
     case 'reconnecting': {
       const secs = retryInSeconds(s, stateSinceMs, nowMs);
       return {
         tone: 'warn',
-        title: `Reconnecting to ${name}`,
+        title,
         detail: `attempt ${s.attempt + 1}, ${secs > 0 ? `retry in ${secs} s` : 'retrying now'}`,
         failure: failureView(s.lastFailure),
       };
     }
     case 'disconnecting':
-      return { tone: 'busy', title: `Disconnecting from ${name}`, detail: 'restoring routes and DNS', failure: s.failure ? failureView(s.failure) : null };
+      return { tone: 'busy', title, detail: 'restoring routes and DNS', failure: s.failure ? failureView(s.failure) : null };
     case 'failed':
-      return { tone: 'error', title: `The connection to ${name} failed`, detail: null, failure: failureView(s.failure) };
+      return { tone: 'error', title, detail: null, failure: failureView(s.failure) };
   }
 }
 
 export interface HelperProblem {
+  /** stopped: a helper ran and went away; unavailable: it could not be reached or started. */
+  kind: 'stopped' | 'unavailable';
   title: string;
   message: string;
   advice: string;
@@ -122,10 +116,11 @@ export function helperProblem(helper: HelperLinkInfo): HelperProblem | null {
   const code = helper.error?.code;
   // A failed (re)start says why it failed, whether or not a helper ran before.
   if (helper.error && code !== 'HELPER_DISCONNECTED' && code !== 'HELPER_PROTOCOL') {
-    return { title: 'The 4over6 helper is not available', message: helper.error.message, advice: adviceFor(helper.error) };
+    return { kind: 'unavailable', title: 'The 4over6 helper is not available', message: helper.error.message, advice: adviceFor(helper.error) };
   }
   if (helper.status === 'lost') {
     return {
+      kind: 'stopped',
       title: 'The 4over6 helper stopped',
       message: helper.error?.message ?? 'the connection to the helper was lost',
       advice: 'The tunnel is down and the helper undid its routes and DNS changes (or will at its next start, if it crashed). ' +

@@ -2,13 +2,14 @@
 // connection's details, live traffic with its graph, and what the helper changed on this system.
 import type { TunnelStatsSnapshot } from '../contract/helper-api';
 import type { TunnelSnapshot } from '../contract/ipc-schema';
-import type { Profile } from '../electron/profile-schema';
-import { formatBytes, formatRate } from '../helper/format';
+import { formatBytes, formatRate } from '../contract/format';
+import type { Profile } from '../contract/profile-schema';
+import { isActive } from '../contract/tunnel-summary';
 import { EncryptionBadge } from './badges';
 import { AlertIcon, CheckIcon, LockIcon, PowerIcon, ShieldIcon, UnlockIcon } from './icons';
 import { RateGraph } from './rate-graph';
 import {
-  type Pending, type Tone, buttonView, endpoint, formatAgo, formatDuration, isActive, plural, statusView,
+  type Pending, type Tone, buttonView, endpoint, formatAgo, formatDuration, plural, statusView,
 } from './state-view';
 import type { RateSample } from './use-vpn';
 import { useNow } from './use-now';

@@ -5,7 +5,7 @@
 import { useEffect, useReducer } from 'react';
 import type { TunnelStatsSnapshot } from '../contract/helper-api';
 import { type StoreStatus, type TunnelSnapshot, type VpnApi, VpnError } from '../contract/ipc-schema';
-import type { Profile } from '../electron/profile-schema';
+import type { Profile } from '../contract/profile-schema';
 
 /** Seconds of rate history the graph shows (one stats push a second). */
 export const HISTORY_SECONDS = 60;

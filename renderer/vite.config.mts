@@ -20,7 +20,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 1024,
   },
   server: {
-    // The renderer imports ../contract, ../electron/profile-schema and ../helper/format.
+    // The renderer imports ../contract (and, through it, ../protocol/names).
     fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] },
   },
 });

@@ -1,5 +1,5 @@
 // Imported first by main.tsx, before any module builds a zod schema: the form validates with main's
-// schemas (electron/profile-schema.ts), and without `jitless` zod probes `new Function` while building
+// schemas (contract/profile-schema.ts), and without `jitless` zod probes `new Function` while building
 // them, which a CSP without 'unsafe-eval' reports as a violation (zod copes, the console does not).
 import { config } from 'zod';
 

@@ -173,7 +173,7 @@ describe('desktop UI in Chromium, against the real helper and gateway', { skip }
     await waitForText(button(), /^Connected/, 'the button to say Connected', 30_000);
     const seen = await page.evaluate('window.__seen') as string[];
     assert.ok(seen.some((l) => l.startsWith('Connecting…')), seen.join('\n'));
-    assert.ok(seen.some((l) => /waiting for an address|connecting to the server|resolving the server name|starting the helper/.test(l)), seen.join('\n'));
+    assert.ok(seen.some((l) => /waiting for an address|connecting to the server|looking up the server name|starting the helper/.test(l)), seen.join('\n'));
 
     assert.equal(await page.getByTestId('assigned-address').textContent(), '198.18.0.2/24');
     assert.match(await page.getByTestId('status-title').textContent() ?? '', /Connected to Test gateway/);

@@ -135,7 +135,7 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     const connecting = (phase: 'resolving' | 'tcp' | 'awaiting-ip', attempt = 1): TunnelState =>
       ({ kind: 'connecting', server: SERVER, phase, attempt, serverAddress: phase === 'resolving' ? null : SERVER });
     fake.setState(connecting('resolving'), 'Office');
-    await waitForText(detail(), /^resolving the server name$/, 'resolving');
+    await waitForText(detail(), /^looking up the server name$/, 'resolving');
     fake.setState(connecting('tcp'), 'Office');
     await waitForText(detail(), /^connecting to the server$/, 'tcp');
     fake.setState(connecting('awaiting-ip', 2), 'Office');

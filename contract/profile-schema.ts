@@ -1,9 +1,10 @@
 // A VPN profile as the app keeps it: its zod schema, the profiles document (the store's file and the
 // export format are the same), every problem named with entry and field, and the conversion to what
-// the helper needs. No Node imports: the renderer may validate forms with these schemas too.
+// the helper needs. Below both sides: main's store and import check with it, and the renderer's form
+// validates with the same schemas, so the form cannot accept what main refuses. No Node imports.
 import { z } from 'zod';
-import { type HelperTunnelProfileInput, hostSchema, portSchema, uuidSchema } from '../contract/helper-api';
-import type { ProblemInfo } from '../contract/ipc-schema';
+import type { ProblemInfo } from './errors';
+import { type HelperTunnelProfileInput, hostSchema, portSchema, uuidSchema } from './helper-api';
 
 export const PROFILE_NAME_MAX_CHARS = 100;
 export const PROFILES_FORMAT = '4over6-profiles';
@@ -85,6 +86,11 @@ export function profilesDocumentJsonSchema(): { properties: Record<string, unkno
     properties: Record<string, unknown>;
   };
   return { properties: json.properties, required: ['format', 'version', 'profiles'] };
+}
+
+/** A valid key: a canonical UUID (the form keeps one while encryption is off only if it is valid). */
+export function isProfileKey(text: string): boolean {
+  return uuidSchema.safeParse(text).success;
 }
 
 export function sameName(a: string, b: string): boolean {

@@ -1,4 +1,4 @@
-// Human units for rates and totals (CLI lines, tray text).
+// Human units for rates and totals, the same in the tray, the window and the CLI.
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 export function formatBytes(bytes: number): string {
