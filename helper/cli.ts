@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // `4over6 connect`: the headless Linux client, on the same engine the root helper runs for the GUI.
 // Prints state changes and a rate line every few seconds; Ctrl-C restores every system change.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { TunnelState } from '../contract/tunnel-state';
+import { exitWith, packageVersion, readUserFile } from '../log/cli-exit';
 import { createLogger, type Logger } from '../log/logger';
 import { ChangeJournal } from '../netconfig/journal';
 import { NetConfigurator } from '../netconfig/net-config';
-import { ConfigError, type ClientConfig, parseClientConfig } from '../protocol/config';
-import { UuidError, parseUuid } from '../protocol/crypto';
+import { type ClientConfig, parseClientConfig } from '../protocol/config';
+import { parseUuid } from '../protocol/crypto';
 import { isServerHost } from '../protocol/names';
 import { formatBytes, formatRate } from '../contract/format';
 import { type EngineTiming, type TunnelProfile, TunnelEngine } from './tunnel-engine';
@@ -45,7 +46,7 @@ const intArg = (min: number, max: number) => (value: string) => {
 function profileFrom(opts: ConnectOptions): TunnelProfile {
   let base: ClientConfig | null = null;
   if (opts.config) {
-    const { config, warnings } = parseClientConfig(readFileSync(opts.config, 'utf8'), opts.config);
+    const { config, warnings } = parseClientConfig(readUserFile(opts.config), opts.config);
     warnings.forEach((w) => console.error(`warning: ${w}`));
     base = config;
   }
@@ -138,7 +139,8 @@ async function connect(opts: ConnectOptions, log: Logger): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  const program = new Command().name('4over6').description('4over6 VPN client: IPv4 through one TCP connection over IPv6');
+  const program = new Command().name('4over6').description('4over6 VPN client: IPv4 through one TCP connection over IPv6')
+    .version(packageVersion(), '-V, --version', 'print the version and exit');
   program.command('connect')
     .description('connect to a gateway and route IPv4 through it until Ctrl-C')
     .option('-c, --config <file>', 'client_config.yaml (legacy format accepted as it is)')
@@ -160,17 +162,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--heartbeat-timeout <s>', 'seconds of server silence before giving up (default 60)', intArg(2, 3600))
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (opts: ConnectOptions) => {
-      const log = createLogger({ level: opts.logLevel });
-      try {
-        exitCode = await connect(opts, log);
-      } catch (err) {
-        if (err instanceof ConfigError || err instanceof UuidError || err instanceof InvalidArgumentError) {
-          console.error(`4over6: ${err.message}`);
-          exitCode = 2;
-        } else {
-          throw err;
-        }
-      }
+      // Config, key, argument and file errors reach exitWith: one line, exit code 2.
+      exitCode = await connect(opts, createLogger({ level: opts.logLevel }));
     });
   program.command('cleanup')
     .description('undo what a client killed with -9 (or a power loss) left: routes, addresses, DNS')
@@ -192,7 +185,4 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-main(process.argv).then((code) => process.exit(code), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitWith('4over6', main(process.argv));

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { SERVICE_GROUP, SERVICE_SOCKET_PATH, type HelperTunnelProfile } from '../contract/helper-api';
+import { exitWith, packageVersion } from '../log/cli-exit';
 import { createLogger } from '../log/logger';
 import type { LogLevel } from '../protocol/config';
 import { peerCredentials } from '../native/tun';
@@ -79,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('4over6-helper')
     .description('4over6 root helper: runs tunnels for the desktop app')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .option('--mode <mode>', 'service (systemd) or spawned (by the app, through pkexec)', 'service')
     .option('--socket <path>', `control socket (service default ${SERVICE_SOCKET_PATH})`)
     .option('--group <name>', 'service mode: the group allowed to use the socket', SERVICE_GROUP)
@@ -247,7 +249,4 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-main(process.argv).then((code) => process.exit(code), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitWith('4over6-helper', main(process.argv));

@@ -56,8 +56,10 @@ export class ChangeJournal {
       try {
         text = await fs.readFile(this.path, 'utf8');
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], skipped: [], tornTail: false };
-        throw e;
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === 'ENOENT') return { entries: [], skipped: [], tornTail: false };
+        err.path ??= this.path; // reading a directory fails in read(2), whose error names no file
+        throw err;
       }
     }
     const lines = text.split('\n');

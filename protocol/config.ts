@@ -15,9 +15,14 @@ export interface ConfigProblem {
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
   constructor(readonly source: string, readonly problems: ConfigProblem[]) {
-    super(`${source}: ${problems.map((p) => (p.key ? `${p.key}: ${p.message}` : p.message)).join('; ')}`);
+    super(`${source}: ${problems.map(formatConfigProblem).join('; ')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** "`netmask` must be a dotted IPv4 mask like 255.255.255.0, got the number 24". */
+export function formatConfigProblem(p: ConfigProblem): string {
+  return p.key ? `\`${p.key}\` ${p.message}` : p.message;
 }
 
 export interface ParsedConfig<T> {
@@ -27,43 +32,65 @@ export interface ParsedConfig<T> {
 }
 
 // ---- shared field schemas ------------------------------------------------------------------
+// Every message completes the sentence "`<key>` ...": it says what the key must be and what it got.
 
-const ipv4 = z.string({ error: 'expected an IPv4 address in dotted-quad form' }).trim()
-  .refine(isIPv4, { error: (iss) => `expected an IPv4 address in dotted-quad form, got "${String(iss.input)}"` });
+/** What a YAML value is, for "got ...": `the number 24`, `"lots"`, `a list`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'an empty value';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return `the number ${value}`;
+  if (typeof value === 'boolean') return `the boolean ${value}`;
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+/** Zod's error callback: "must be <what>, got <the input>". Inputs are reported (parseDocument asks for them). */
+const mustBe = (what: string) => (iss: { input?: unknown }) => `must be ${what}, got ${describeValue(iss.input)}`;
+
+function textField(what: string) {
+  return z.string({ error: mustBe(what) }).trim();
+}
+
+const IPV4_WHAT = 'a dotted IPv4 address like 198.51.100.1';
+const ipv4 = textField(IPV4_WHAT).refine(isIPv4, { error: mustBe(IPV4_WHAT) });
+
+const MASK_WHAT = 'a dotted IPv4 mask like 255.255.255.0';
+const netmask = textField(MASK_WHAT)
+  .refine(isIPv4, { error: mustBe(MASK_WHAT) })
+  .refine((m) => ipaddr.IPv4.parse(m).prefixLengthFromSubnetMask() !== null, { error: mustBe(`a contiguous mask like 255.255.255.0`) });
 
 /** yaml-cpp reads `port: "5555"` as readily as `port: 5555`; so do we. */
-const port = z.union([z.number(), z.string().trim().regex(/^\d+$/).transform(Number)], {
-  error: (iss) => `expected a port number 1-65535, got ${JSON.stringify(iss.input)}`,
-}).refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535, {
-  error: (iss) => `expected a port number 1-65535, got ${JSON.stringify(iss.input)}`,
-});
+const PORT_WHAT = 'a port number 1-65535';
+const port = z.union([z.number(), z.string().trim().regex(/^\d+$/).transform(Number)], { error: mustBe(PORT_WHAT) })
+  .refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535, { error: mustBe(PORT_WHAT) });
 
-const uuid = z.string({ error: 'expected a UUID string' }).trim().transform((text, ctx) => {
+const UUID_WHAT = 'a UUID like bbde0d1c-083b-4f20-9cce-799367ba1a5a';
+const uuid = z.string({ error: mustBe(UUID_WHAT) }).trim().transform((text, ctx) => {
   try {
     return parseUuid(text, { legacy: true });
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `must be ${UUID_WHAT}, got ${describeValue(text)}, which is not a UUID` });
     return z.NEVER;
   }
 });
 
-const boolean = z.boolean({ error: (iss) => `expected true or false, got ${JSON.stringify(iss.input)}` });
+const boolean = z.boolean({ error: mustBe('true or false') });
 
 function intIn(min: number, max: number) {
-  return z.number({ error: (iss) => `expected a number ${min}-${max}, got ${JSON.stringify(iss.input)}` })
-    .int({ error: `expected a whole number ${min}-${max}` })
-    .min(min, { error: `expected a number ${min}-${max}` })
-    .max(max, { error: `expected a number ${min}-${max}` });
+  const what = `a whole number ${min}-${max}`;
+  return z.number({ error: mustBe(what) })
+    .int({ error: mustBe(what) })
+    .min(min, { error: mustBe(what) })
+    .max(max, { error: mustBe(what) });
 }
 
-const interfaceName = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, {
-  error: 'expected a network interface name (1-15 letters, digits, "_", ".", ":" or "-")',
-});
+const IFNAME_WHAT = 'a network interface name (1-15 letters, digits, "_", ".", ":" or "-")';
+const interfaceName = z.string({ error: mustBe(IFNAME_WHAT) }).regex(/^[A-Za-z0-9_.:-]{1,15}$/, { error: mustBe(IFNAME_WHAT) });
 
-const hostName = z.string({ error: 'expected an IPv6 address or a host name' }).trim().refine(
-  (h) => isServerHost(h.replace(/^\[|\]$/g, '')),
-  { error: (iss) => `expected an IPv6 address or a host name, got "${String(iss.input)}"` },
-).transform((h) => h.replace(/^\[|\]$/g, ''));
+const HOST_WHAT = 'an IPv6 address or a host name';
+const hostName = textField(HOST_WHAT).refine((h) => isServerHost(h.replace(/^\[|\]$/g, '')), { error: mustBe(HOST_WHAT) })
+  .transform((h) => h.replace(/^\[|\]$/g, ''));
 
 /** Where the gateway keeps its journal of system changes and its lease file. */
 export const DEFAULT_SERVER_STATE_DIR = '/var/lib/4over6/gateway';
@@ -73,14 +100,16 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 // ---- server ----------------------------------------------------------------------------------
 
+const LISTEN_WHAT = 'an IPv6 address such as "::"';
+const RANGE_WHAT = '"first-last", two dotted IPv4 addresses like "198.51.100.2-198.51.100.250"';
+const DIR_WHAT = 'an absolute directory path';
+
 const serverSchema = z.object({
-  listen_address: z.string({ error: 'expected an IPv6 address such as "::"' }).trim().refine((a) => ipaddr.IPv6.isValid(a), {
-    error: (iss) => `expected an IPv6 address such as "::", got "${String(iss.input)}"`,
-  }),
+  listen_address: textField(LISTEN_WHAT).refine((a) => ipaddr.IPv6.isValid(a), { error: mustBe(LISTEN_WHAT) }),
   port,
   gateway: ipv4,
-  address_range: z.string({ error: 'expected "first-last", two IPv4 addresses' }),
-  netmask: ipv4,
+  address_range: textField(RANGE_WHAT),
+  netmask,
   dns0: ipv4,
   dns1: ipv4,
   dns2: ipv4,
@@ -94,11 +123,10 @@ const serverSchema = z.object({
   tun_offload: boolean.default(true),
   heartbeat_interval: intIn(1, 3600).default(20),
   heartbeat_timeout: intIn(1, 3600).default(60),
-  log_level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-  metrics_listen: z.string().trim().min(1).optional(),
+  log_level: z.enum(LOG_LEVELS, { error: mustBe(`one of ${LOG_LEVELS.join(', ')}`) }).default('info'),
+  metrics_listen: textField('"host:port" or an absolute socket path').min(1, { error: mustBe('"host:port" or an absolute socket path') }).optional(),
   max_queue_bytes: intIn(16 * 1024, 64 * 1024 * 1024).default(1024 * 1024),
-  state_dir: z.string({ error: 'expected an absolute directory path' }).trim()
-    .regex(/^\/[^\0]*$/, { error: 'expected an absolute directory path' }).default(DEFAULT_SERVER_STATE_DIR),
+  state_dir: textField(DIR_WHAT).regex(/^\/[^\0]*$/, { error: mustBe(DIR_WHAT) }).default(DEFAULT_SERVER_STATE_DIR),
 });
 
 export interface ServerConfig {
@@ -142,26 +170,15 @@ export function intToIpv4(n: number): string {
 export function parseServerConfig(text: string, source = 'server_config.yaml'): ParsedConfig<ServerConfig> {
   const { value, warnings } = parseDocument(text, source, serverSchema);
   const problems: ConfigProblem[] = [];
-
-  const dash = value.address_range.indexOf('-'); // legacy: split at the first '-'
-  const first = dash < 0 ? '' : value.address_range.slice(0, dash).trim();
-  const last = dash < 0 ? '' : value.address_range.slice(dash + 1).trim();
-  if (!isIPv4(first) || !isIPv4(last)) {
-    problems.push({ key: 'address_range', message: `expected "first-last", two IPv4 addresses, got "${value.address_range}"` });
-  } else if (ipv4ToInt(first) > ipv4ToInt(last)) {
-    problems.push({ key: 'address_range', message: `first address ${first} is after last address ${last}` });
-  }
-  const prefixLength = ipaddr.IPv4.parse(value.netmask).prefixLengthFromSubnetMask();
-  if (prefixLength === null) {
-    problems.push({ key: 'netmask', message: `expected a contiguous netmask such as 255.255.255.0, got "${value.netmask}"` });
-  }
+  const prefixLength = ipaddr.IPv4.parse(value.netmask).prefixLengthFromSubnetMask() ?? 32; // contiguous: checked by the schema
+  const pool = checkAddressPlan(value.gateway, prefixLength, value.address_range, problems);
   if (value.heartbeat_timeout <= value.heartbeat_interval) {
-    problems.push({ key: 'heartbeat_timeout', message: `must be longer than heartbeat_interval (${value.heartbeat_interval} s)` });
+    problems.push({ key: 'heartbeat_timeout', message: `must be longer than heartbeat_interval (${value.heartbeat_interval} s), got ${value.heartbeat_timeout} s` });
   }
   if (value.nat && !value.nat_interface) {
-    problems.push({ key: 'nat_interface', message: 'required when nat is true: the outbound interface to masquerade on' });
+    problems.push({ key: 'nat_interface', message: 'is required when nat is true: the outbound interface to masquerade on' });
   }
-  if (problems.length > 0) throw new ConfigError(source, problems);
+  if (problems.length > 0 || !pool) throw new ConfigError(source, problems);
 
   return {
     warnings,
@@ -169,10 +186,10 @@ export function parseServerConfig(text: string, source = 'server_config.yaml'): 
       listenAddress: value.listen_address,
       port: value.port,
       gateway: value.gateway,
-      poolFirst: ipv4ToInt(first),
-      poolLast: ipv4ToInt(last),
+      poolFirst: pool.first,
+      poolLast: pool.last,
       netmask: value.netmask,
-      prefixLength: prefixLength ?? 24,
+      prefixLength,
       dns: [value.dns0, value.dns1, value.dns2],
       key: value.pk ?? null,
       requireEncryption: value.require_encryption,
@@ -189,6 +206,61 @@ export function parseServerConfig(text: string, source = 'server_config.yaml'): 
       stateDir: value.state_dir,
     },
   };
+}
+
+/** Gateway ranges no client could route to. */
+const UNUSABLE_GATEWAY_RANGES: Record<string, string> = {
+  unspecified: 'an unspecified address (0.0.0.0/8)',
+  broadcast: 'the broadcast address',
+  loopback: 'a loopback address (127.0.0.0/8)',
+  multicast: 'a multicast address (224.0.0.0/4)',
+};
+
+/**
+ * The gateway, its subnet (gateway/netmask) and the pool must fit together: the pool lies inside the
+ * subnet and holds neither its network nor its broadcast address nor the gateway. Returns the pool bounds,
+ * or null after adding problems.
+ */
+function checkAddressPlan(gateway: string, prefixLength: number, range: string, problems: ConfigProblem[]): { first: number; last: number } | null {
+  const before = problems.length;
+  const unusable = UNUSABLE_GATEWAY_RANGES[ipaddr.IPv4.parse(gateway).range()];
+  if (unusable) problems.push({ key: 'gateway', message: `must be a unicast address clients can route to, got ${gateway}, ${unusable}` });
+
+  const dash = range.indexOf('-'); // legacy: split at the first '-'
+  const firstText = dash < 0 ? '' : range.slice(0, dash).trim();
+  const lastText = dash < 0 ? '' : range.slice(dash + 1).trim();
+  if (!isIPv4(firstText) || !isIPv4(lastText)) {
+    problems.push({ key: 'address_range', message: mustBe(RANGE_WHAT)({ input: range }) });
+    return null;
+  }
+  const first = ipv4ToInt(firstText);
+  const last = ipv4ToInt(lastText);
+  if (first > last) {
+    problems.push({ key: 'address_range', message: `is reversed: ${firstText} comes after ${lastText}; write the lower address first` });
+    return null;
+  }
+  if (unusable) return null; // the subnet checks below would only repeat that the gateway is wrong
+
+  const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+  const gw = ipv4ToInt(gateway);
+  const network = (gw & mask) >>> 0;
+  const broadcast = (network | ~mask) >>> 0;
+  const subnet = `${intToIpv4(network)}/${prefixLength}`;
+  // /31 and /32 have no network or broadcast address to avoid (RFC 3021).
+  const hasEnds = prefixLength <= 30;
+  if (!unusable && hasEnds && (gw === network || gw === broadcast)) {
+    problems.push({ key: 'gateway', message: `must be a host address of its subnet ${subnet}, got ${gateway}, its ${gw === network ? 'network' : 'broadcast'} address` });
+  }
+  if (first < network || last > broadcast) {
+    problems.push({ key: 'address_range', message: `must lie inside the gateway's subnet ${subnet} (gateway ${gateway} with its netmask), got ${firstText}-${lastText}` });
+  } else if (hasEnds && first === network) {
+    problems.push({ key: 'address_range', message: `must not contain the subnet's network address ${intToIpv4(network)}, got ${firstText}-${lastText}` });
+  } else if (hasEnds && last === broadcast) {
+    problems.push({ key: 'address_range', message: `must not contain the subnet's broadcast address ${intToIpv4(broadcast)}, got ${firstText}-${lastText}` });
+  } else if (first <= gw && gw <= last) {
+    problems.push({ key: 'address_range', message: `must not contain the gateway's own address ${gateway}, got ${firstText}-${lastText}` });
+  }
+  return problems.length === before ? { first, last } : null;
 }
 
 // ---- client ----------------------------------------------------------------------------------
@@ -248,15 +320,17 @@ function parseDocument<S extends z.ZodObject>(text: string, source: string, sche
     throw new ConfigError(source, [{ key: '', message: `not valid YAML${where}: ${(err as Error).message.split('\n')[0]}` }]);
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new ConfigError(source, [{ key: '', message: 'expected a YAML mapping of keys to values' }]);
+    throw new ConfigError(source, [{ key: '', message: 'the file must be a YAML mapping of keys to values' }]);
   }
   const known = new Set(Object.keys(schema.shape));
   const warnings = Object.keys(doc).filter((k) => !known.has(k)).map((k) => `${source}: unknown key "${k}" ignored`);
-  const result = schema.safeParse(doc);
+  // reportInput: zod v4 leaves `input` off issues unless asked, and without it a value of the wrong type
+  // is indistinguishable from a missing key.
+  const result = schema.safeParse(doc, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(source, result.error.issues.map((issue) => ({
       key: issue.path.join('.'),
-      message: issue.code === 'invalid_type' && issue.input === undefined ? 'required key is missing' : issue.message,
+      message: issue.code === 'invalid_type' && !(issue.path[0] !== undefined && issue.path[0] in doc) ? 'is required but missing' : issue.message,
     })));
   }
   return { value: result.data as z.output<S>, warnings };

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // 4over6-server: the gateway process. Reads the (legacy) server_config.yaml, creates and configures the
 // TUN device, optional NAT, serves clients until SIGINT/SIGTERM, then removes everything it added.
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import ipaddr from 'ipaddr.js';
+import { exitWith, packageVersion, readUserFile } from '../log/cli-exit';
 import { createLogger } from '../log/logger';
 import { NetConfigurator } from '../netconfig/net-config';
 import { TunDevice } from '../native/tun';
-import { ConfigError, LOG_LEVELS, type LogLevel, parseServerConfig } from '../protocol/config';
+import { LOG_LEVELS, type LogLevel, parseServerConfig } from '../protocol/config';
 import { Gateway } from './gateway';
 import { serveMetrics } from './metrics';
 
@@ -15,6 +15,7 @@ async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('4over6-server')
     .description('4over6 gateway: IPv4 over one TCP connection over IPv6')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .requiredOption('-c, --config <file>', 'server_config.yaml (the legacy format is accepted as it is)')
     .option('--log-level <level>', `override log_level (${LOG_LEVELS.join(', ')})`)
     .showHelpAfterError();
@@ -22,14 +23,8 @@ async function main(argv: string[]): Promise<number> {
   const opts = program.opts<{ config: string; logLevel?: string }>();
 
   const log = createLogger({ name: 'server' });
-  let parsed;
-  try {
-    parsed = parseServerConfig(readFileSync(opts.config, 'utf8'), opts.config);
-  } catch (err) {
-    log.error(err instanceof ConfigError ? err.message : `cannot read ${opts.config}: ${(err as Error).message}`);
-    return 2;
-  }
-  const { config, warnings } = parsed;
+  // A config that cannot be read or is invalid ends here, as one line and exit code 2 (exitWith).
+  const { config, warnings } = parseServerConfig(readUserFile(opts.config), opts.config);
   log.level = (opts.logLevel as LogLevel | undefined) ?? config.logLevel;
   if (opts.logLevel && !LOG_LEVELS.includes(opts.logLevel as LogLevel)) {
     log.error(`--log-level: expected one of ${LOG_LEVELS.join(', ')}`);
@@ -85,7 +80,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv).then((code) => process.exit(code), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+exitWith('4over6-server', main(process.argv));
