@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { TunnelState } from '../contract/tunnel-state';
 import { HelperClient, type HelperClientOptions, HelperRequestError } from './helper-client';
+import { needsRoot, skipUnless } from '../test/support/requirements';
 import { FAKE_LEASE, FakeHelper, stats } from './testing/fake-helper';
 
 const uid = process.getuid?.() ?? 0;
-const isRoot = uid === 0;
 const dirs: string[] = [];
 const fakes: FakeHelper[] = [];
 after(async () => {
@@ -146,7 +146,7 @@ test('a helper that breaks the protocol is dropped', async () => {
   assert.equal((await closed)?.code, 'HELPER_PROTOCOL');
 });
 
-test('refuses a socket that root does not own, before connecting', { skip: !isRoot && 'chown needs root' }, async () => {
+test('refuses a socket that root does not own, before connecting', { skip: skipUnless(needsRoot('chown')) }, async () => {
   const { fake, socketPath } = await setup();
   chownSync(socketPath, 65534, 65534);
   await assert.rejects(HelperClient.connect({ socketPath }), (err: Error & { code?: string }) => {

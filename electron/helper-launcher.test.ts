@@ -8,6 +8,7 @@ import {
   HelperConnector, type LaunchOptions, type SpawnFn, buildSpawnArgv, defaultHelperCommand, findService, spawnHelper,
 } from './helper-launcher';
 import { HelperClient } from './helper-client';
+import { needsRoot, skipUnless } from '../test/support/requirements';
 import { FakeHelper } from './testing/fake-helper';
 
 const uid = process.getuid?.() ?? 0;
@@ -121,7 +122,7 @@ test('the service socket is used only when it is root\'s', async () => {
   assert.match(refused.reason ?? '', /not a socket owned by root/);
 });
 
-test('the connector uses the service without spawning anything', { skip: !isRoot && 'the service socket must be root\'s' }, async () => {
+test('the connector uses the service without spawning anything', { skip: skipUnless(needsRoot('the service socket must be root\'s')) }, async () => {
   const serviceSocketPath = join(tempDir(), 'helper.sock');
   fakes.push(await FakeHelper.start({ socketPath: serviceSocketPath, mode: 'service' }));
   const opts = options({ serviceSocketPath });

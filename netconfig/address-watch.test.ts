@@ -5,6 +5,9 @@ import { describe, it } from 'node:test';
 import { createTestNamespace, waitFor } from '../test/support/netns';
 import { removedAddress } from './address-watch';
 import { runCommand } from './command';
+import { needsRoot, skipUnless } from '../test/support/requirements';
+
+const skip = skipUnless(needsRoot('ip netns, ip monitor'));
 
 describe('address watch', () => {
   it('reads the removed address from `ip -6 -o monitor address` lines', () => {
@@ -15,7 +18,7 @@ describe('address watch', () => {
     assert.equal(removedAddress(''), null);
   });
 
-  it('reports an address removed in its namespace, and only removals', { skip: process.getuid?.() === 0 ? false : 'needs root' }, async () => {
+  it('reports an address removed in its namespace, and only removals', { skip }, async () => {
     const ns = await createTestNamespace('addrwatch');
     try {
       await ns.exec('ip', ['link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);

@@ -5,13 +5,14 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { needsRoot, skipUnless } from '../test/support/requirements';
 import { cleanupStaleNamespaces, createTestNamespace, waitFor, type TestNamespace } from '../test/support/netns';
 import type { NetChange } from './changes';
 import { CommandError, type CommandRunner } from './command';
 import { ChangeJournal } from './journal';
 import { NetConfigurator, RESOLV_HEADER } from './net-config';
 
-const skip = process.getuid?.() === 0 ? false : 'needs root for ip netns';
+const skip = skipUnless(needsRoot('ip netns'));
 
 interface NsState {
   addrs: string[];

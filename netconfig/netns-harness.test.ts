@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { needsRoot, skipUnless } from '../test/support/requirements';
 import { runCommand } from './command';
 import { cleanupStaleNamespaces, createTwoHostNet, listNamespaces, TEST_NETNS_PREFIX, waitFor } from '../test/support/netns';
 
-const skip = process.getuid?.() === 0 ? false : 'needs root for ip netns';
+const skip = skipUnless(needsRoot('ip netns'));
 
 describe('test namespace harness', { skip }, () => {
   it('createTwoHostNet joins two namespaces over IPv6 and cleanup removes both and their processes', async () => {

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
 import { waitFor } from './support/netns';
+import { needsFile, needsRoot, skipUnless } from './support/requirements';
 
 const DEMO = join(__dirname, '..', 'demo', 'demo.js');
 const RENDERER = join(__dirname, '..', 'renderer', 'index.html');
-const skip = process.getuid?.() !== 0 ? 'needs root' : !existsSync(RENDERER) ? 'the renderer is not built' : false;
+const skip = skipUnless(needsRoot('the demo\'s namespaces'), needsFile(RENDERER, 'the renderer build (npm run build)'));
 
 const demoNamespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('4o6demo-'));
 

@@ -14,10 +14,11 @@ import { spawn } from 'node:child_process';
 import type { HelperEvent, HelperResponse, HelperStatus, TunnelStatsSnapshot } from '../contract/helper-api';
 import { HelperClient } from '../electron/helper-client';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
+import { needsProgram, needsRoot, skipUnless } from './support/requirements';
 
 const DIST = join(__dirname, '..');
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
-const isRoot = process.getuid?.() === 0;
+const skip = skipUnless(needsRoot('the root helper, network namespaces'), needsProgram('setpriv', 'apt-get install util-linux'));
 const ORIGINAL_RESOLV = 'nameserver 198.18.9.9\n';
 
 /** A line-JSON client of the helper socket, as the app's helper client speaks it. */
@@ -86,7 +87,7 @@ class LineClient {
   }
 }
 
-describe('root helper', { skip: !isRoot && 'needs root' }, () => {
+describe('root helper', { skip }, () => {
   let net6: TwoHostNet;
   let dir: string;
   let socketPath: string;

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
 import type { TrayIconName } from '../electron/tray-model';
+import { needsProgram, skipOrFail } from './support/requirements';
 
 const ROOT = join(__dirname, '..', '..');
 const INSTALLED_HELPER = '/opt/4over6/resources/4over6-helper';
@@ -44,14 +45,9 @@ test('systemd unit: well-formed, runs the installed helper in service mode', () 
   assert.deepEqual(unit.Install.WantedBy, ['multi-user.target']);
 });
 
-test('systemd-analyze verify accepts the unit (where systemd is installed)', (t) => {
-  let analyze: string;
-  try {
-    analyze = execFileSync('sh', ['-c', 'command -v systemd-analyze'], { encoding: 'utf8' }).trim();
-  } catch {
-    t.skip('systemd-analyze is not installed on this machine');
-    return;
-  }
+test('systemd-analyze verify accepts the unit (skipped by hand without systemd, a failure under CI)', (t) => {
+  if (skipOrFail(t, needsProgram('systemd-analyze', 'apt-get install systemd'))) return;
+  const analyze = 'systemd-analyze';
   // The helper is not installed here: verify a copy whose ExecStart points at a stand-in executable.
   const dir = mkdtempSync(join(tmpdir(), '4o6-unit-'));
   try {

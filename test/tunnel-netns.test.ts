@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Proc } from './support/proc';
+import { needsProgram, needsRoot, skipUnless } from './support/requirements';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
 
 const DIST = join(__dirname, '..');
@@ -19,10 +20,10 @@ const CLI = join(DIST, 'helper', 'cli.js');
 const TRANSFER = join(DIST, 'test', 'support', 'transfer.js');
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
 const MB = 1024 * 1024;
-const isRoot = process.getuid?.() === 0;
+const skip = skipUnless(needsRoot(), needsProgram('ping', 'apt-get install iputils-ping'), needsProgram('nft', 'apt-get install nftables'));
 
 /** A child process with its output collected, for waiting on log lines. */
-describe('tunnel through real TUN devices in namespaces', { skip: !isRoot && 'needs root' }, () => {
+describe('tunnel through real TUN devices in namespaces', { skip }, () => {
   let net: TwoHostNet;
   let dir: string;
   const procs: Proc[] = [];

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
+import { skipUnless } from '../support/requirements';
 import {
   GATEWAY, ORIGINAL_RESOLV, SERVER_KEY, SERVER_PORT, type UiHarness, skipReason, startUiHarness,
 } from './ui-harness';
 
-const skip = skipReason();
-if (skip) console.log(`# browser UI tests skipped: ${skip}`);
+const skip = skipUnless(skipReason());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

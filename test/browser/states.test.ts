@@ -19,11 +19,9 @@ import { bindController } from '../../electron/ipc-binding';
 import { openProfileStore } from '../../electron/profile-store';
 import { FAKE_LEASE, FakeHelper, stats } from '../../electron/testing/fake-helper';
 import { ARTIFACTS, CHROMIUM, RENDERER_DIR } from './ui-harness';
-import { existsSync } from 'node:fs';
+import { needsFile, skipUnless } from '../support/requirements';
 
-const skip = !existsSync(CHROMIUM) ? `needs Chromium at ${CHROMIUM}`
-  : !existsSync(join(RENDERER_DIR, 'index.html')) ? 'needs the renderer build: vite build --config renderer/vite.config.ts' : false;
-if (skip) console.log(`# browser state tests skipped: ${skip}`);
+const skip = skipUnless(needsFile(CHROMIUM, 'Chromium (apt-get install chromium)'), needsFile(join(RENDERER_DIR, 'index.html'), 'the renderer build (npm run build)'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SERVER = 'fd00:46::1';
