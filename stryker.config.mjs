@@ -1,0 +1,55 @@
+// Mutation testing (npm run mutation): StrykerJS plants one small bug at a time in the modules below
+// and runs their fast, root-free unit tests against it; a bug no test notices is a "survivor".
+// docs/testing.md says how to run it, scope it while iterating, read the report, and lists the
+// survivors we accept. CPU heavy: it runs one mutant at a time (concurrency 1) on purpose.
+//
+// How it runs: Stryker copies the project to .stryker-tmp/, instruments the TypeScript sources there,
+// compiles them with tsc (buildCommand) and runs the compiled dist/**/*.test.js files one by one with
+// `node --test-reporter=tap` (the tap runner), only the files that cover each mutant. The TypeScript
+// checker drops mutants that do not compile, so they do not count either way.
+
+/** Modules under mutation: pure code whose unit tests need no root and run in seconds. */
+const mutate = [
+  'protocol/*.ts',
+  'link/ipv4.ts',
+  'link/frame-link.ts',
+  'contract/*.ts',
+  'server/address-pool.ts',
+  'electron/profile-schema.ts',
+  'electron/profile-transfer.ts',
+  '!**/*.test.ts',
+  '!**/*.d.ts',
+];
+
+/** Their tests, compiled: each file runs in its own node process. */
+const testFiles = [
+  'dist/protocol/*.test.js',
+  'dist/link/*.test.js',
+  'dist/contract/*.test.js',
+  'dist/server/*.test.js',
+  'dist/electron/profile-*.test.js',
+];
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'tap',
+  tap: {
+    testFiles,
+    nodeArgs: ['-r', '{{hookFile}}', '--test-reporter=tap', '{{testFile}}'],
+  },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  buildCommand: 'npx tsc -p tsconfig.json',
+  mutate: process.env.MUTATE ? process.env.MUTATE.split(',') : mutate,
+  coverageAnalysis: 'perTest',
+  concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1),
+  timeoutMS: 10_000,
+  ignorePatterns: ['dist', 'reports', 'test/artifacts', 'renderer/node_modules', '.stryker-tmp'],
+  incrementalFile: 'reports/stryker-incremental.json',
+  reporters: ['html', 'json', 'clear-text', 'progress'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  thresholds: { high: 90, low: 85, break: null },
+  tempDirName: '.stryker-tmp',
+};
