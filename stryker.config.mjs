@@ -13,9 +13,8 @@ const mutate = [
   'protocol/*.ts',
   'link/ipv4.ts',
   'link/frame-link.ts',
-  'contract/*.ts',
+  'contract/*.ts', // tunnel-state, ipc-schema, helper-api, errors, profile-schema, format, stats, tunnel-summary
   'server/address-pool.ts',
-  'electron/profile-schema.ts',
   'electron/profile-transfer.ts',
   '!**/*.test.ts',
   '!**/*.d.ts',
