@@ -11,7 +11,7 @@ import { Notices, useNotices } from './notices';
 import { ProfileEditor } from './profile-editor';
 import { type ProfileFormValues, emptyForm, formFromProfile } from './profile-form';
 import { ProfileList } from './profile-list';
-import { type HelperProblem, type Pending, helperProblem } from './state-view';
+import { type HelperProblem, type Pending, helperProblem, snapshotForProfile } from './state-view';
 import { TunnelPanel } from './tunnel-panel';
 import { useTransfer } from './use-transfer';
 import { useVpn } from './use-vpn';
@@ -150,10 +150,17 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
   const recovery = model.storeStatus?.recovery;
   const empty = model.loaded && profiles.length === 0 && !profilesError && !active;
   const activeLabel = state.kind === 'connected' ? 'Connected' : state.kind === 'connecting' ? 'Connecting…'
-    : state.kind === 'reconnecting' ? 'Reconnecting…' : state.kind === 'disconnecting' ? 'Disconnecting…' : null;
+    : state.kind === 'reconnecting' ? 'Reconnecting…' : state.kind === 'disconnecting' ? 'Disconnecting…'
+      : state.kind === 'failed' ? 'Failed' : null;
+  // The profile the list marks: the tunnel's while it runs, the failed one after a failure.
+  const markedId = active || state.kind === 'failed' ? snapshot?.profileId ?? null : null;
+  const panelSnapshot = snapshot ? snapshotForProfile(snapshot, target?.id ?? null) : null;
 
   return (
     <div className="app">
+      <a className="skip-link" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
+        Skip to the connection panel
+      </a>
       <header className="topbar">
         <div className="brand">
           <span className="brand-mark" aria-hidden="true"><ShieldIcon size={18} /></span>
@@ -172,8 +179,8 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
         </div>
         {profiles.length > 0 ? (
           <ProfileList profiles={profiles} selectedId={selected?.id ?? null}
-            activeId={active ? snapshot?.profileId ?? null : null} activeLabel={activeLabel} busy={active}
-            activeTone={state.kind === 'connected' ? 'ok' : state.kind === 'reconnecting' ? 'warn' : 'busy'}
+            activeId={markedId} activeLabel={activeLabel} busy={active}
+            activeTone={state.kind === 'connected' ? 'ok' : state.kind === 'reconnecting' ? 'warn' : state.kind === 'failed' ? 'error' : 'busy'}
             onSelect={select} onConnect={(id) => void connect(id)}
             onEdit={(p) => setEditor({ mode: 'edit', profile: p })}
             onDuplicate={(p) => void duplicate(p)} onDelete={setDeleting} />
@@ -191,7 +198,7 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
         </div>
       </aside>
 
-      <main className="main">
+      <main className="main" id="main" tabIndex={-1} aria-label="Connection">
         <div className="banners">
           {model.linkLost ? <LinkLostBanner /> : null}
           {helper ? <HelperBanner problem={helper} /> : null}
@@ -201,12 +208,12 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
           {model.loadError ? <p className="form-error" role="alert">Could not read the tunnel state: {model.loadError.message}</p> : null}
         </div>
 
-        {!model.loaded || !snapshot ? (
+        {!model.loaded || !panelSnapshot ? (
           <p className="loading">{model.loaded ? '' : 'Loading…'}</p>
         ) : empty ? (
           <EmptyState onAdd={() => setEditor({ mode: 'create', initial: emptyForm() })} onImport={() => void transfer.startImport()} />
         ) : (
-          <TunnelPanel snapshot={snapshot} stateSinceMs={model.stateSinceMs} stats={model.stats} samples={model.samples}
+          <TunnelPanel snapshot={panelSnapshot} stateSinceMs={model.stateSinceMs} stats={model.stats} samples={model.samples}
             pending={pending} target={target}
             onConnect={() => { if (target) void connect(target.id); }}
             onDisconnect={() => void disconnect()} />

@@ -1,7 +1,8 @@
 // What the window says about the tunnel, as plain data from a snapshot: the status line, the big
 // button (label, colour, what a click does) and the helper-link problem. Pure, so it reads like a table.
 import type { HelperLinkInfo, TunnelSnapshot, VpnErrorInfo } from '../contract/ipc-schema';
-import { FAILURE_TEXT, type Failure, type TunnelState } from '../contract/tunnel-state';
+import { explainFailure } from '../contract/failure-advice';
+import { type Failure, IDLE, type TunnelState } from '../contract/tunnel-state';
 import { phaseDetail, stateHeadline, tunnelName } from '../contract/tunnel-summary';
 
 export type Tone = 'idle' | 'busy' | 'ok' | 'warn' | 'error';
@@ -23,7 +24,16 @@ export interface StatusView {
   title: string;
   /** "waiting for an address, attempt 2". */
   detail: string | null;
-  failure: { text: string; message: string } | null;
+  failure: FailureView | null;
+}
+
+export interface FailureView {
+  /** What happened, in words. */
+  text: string;
+  /** What to do about it. */
+  advice: string;
+  /** The raw detail, behind a "Details" disclosure. */
+  message: string;
 }
 
 /** The helper has not answered the connect call yet (it may be starting, behind a password prompt). */
@@ -37,12 +47,20 @@ export function retryInSeconds(state: TunnelState, stateSinceMs: number, nowMs: 
   return Math.max(0, Math.ceil((state.retryInMs - (nowMs - stateSinceMs)) / 1000));
 }
 
-/** The reason in words, and the details without the words repeated ("<reason text>: <details>"). */
-export function failureView(failure: Failure): { text: string; message: string } {
-  const text = FAILURE_TEXT[failure.reason] ?? failure.reason;
-  let message = failure.message.trim();
-  if (message.toLowerCase().startsWith(text.toLowerCase())) message = message.slice(text.length).replace(/^[:;,.\s]+/, '');
-  return { text: capitalize(text), message: message === '' ? '' : capitalize(message) };
+/** The failure in words with what to do (contract/failure-advice.ts), the raw detail kept apart. */
+export function failureView(failure: Failure): FailureView {
+  const e = explainFailure(failure);
+  return { text: e.summary, advice: e.advice, message: e.detail };
+}
+
+/**
+ * The snapshot as the panel for one profile shows it. A failure belongs to the profile that failed:
+ * with another profile selected the panel is idle (a plain Connect for that one), and the failure
+ * is still there when the failed profile is selected again, also after a reload (main keeps it).
+ */
+export function snapshotForProfile(snapshot: TunnelSnapshot, profileId: string | null): TunnelSnapshot {
+  if (snapshot.state.kind === 'failed' && snapshot.profileId !== profileId) return { ...snapshot, state: IDLE };
+  return snapshot;
 }
 
 export function buttonView(state: TunnelState, pending: Pending, hasProfile: boolean): ButtonView {

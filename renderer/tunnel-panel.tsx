@@ -9,7 +9,7 @@ import { EncryptionBadge } from './badges';
 import { AlertIcon, CheckIcon, LockIcon, PowerIcon, ShieldIcon, UnlockIcon } from './icons';
 import { RateGraph } from './rate-graph';
 import {
-  type Pending, type Tone, buttonView, endpoint, formatAgo, formatDuration, plural, statusView,
+  type FailureView, type Pending, type Tone, buttonView, endpoint, formatAgo, formatDuration, plural, statusView,
 } from './state-view';
 import type { RateSample } from './use-vpn';
 import { useNow } from './use-now';
@@ -39,7 +39,8 @@ export function TunnelPanel(props: TunnelPanelProps) {
 
   return (
     <div className="tunnel">
-      <section className={`hero tone-${status.tone}${compact ? ' compact' : ''}`} aria-labelledby="status-title">
+      <section className={`hero tone-${status.tone}${compact ? ' compact' : ''}`} aria-labelledby="status-title"
+        data-testid="status" data-tone={status.tone} data-state={s.kind}>
         <StatusOrb tone={status.tone} />
         <div className="hero-text">
           <h2 id="status-title" data-testid="status-title">{status.title}</h2>
@@ -48,22 +49,29 @@ export function TunnelPanel(props: TunnelPanelProps) {
         </div>
         <ConnectButton view={button}
           onClick={button.action === 'connect' ? props.onConnect : button.action === 'disconnect' ? props.onDisconnect : undefined} />
-        {status.failure ? (
-          <div className="failure" role="alert" data-testid="failure">
-            <AlertIcon size={18} />
-            <div>
-              <p className="failure-text">{status.failure.text}</p>
-              {status.failure.message && status.failure.message !== status.failure.text
-                ? <p className="failure-message">{status.failure.message}</p> : null}
-            </div>
-          </div>
-        ) : null}
+        {status.failure ? <FailureBox failure={status.failure} /> : null}
       </section>
 
       <div className="live" aria-live="off">
         {showTraffic && stats ? <TrafficCard stats={stats} samples={samples} /> : null}
         {s.kind === 'connected' ? <ConnectionCard snapshot={snapshot} stats={stats} now={now} target={target} /> : null}
         <ChangesCard changes={snapshot.changes} active={s.kind !== 'idle' && s.kind !== 'failed'} />
+      </div>
+    </div>
+  );
+}
+
+function FailureBox({ failure }: { failure: FailureView }) {
+  return (
+    <div className="failure" role="alert" data-testid="failure">
+      <AlertIcon size={18} />
+      <div className="failure-body">
+        <p className="failure-text" data-testid="failure-text">{failure.text}</p>
+        <p className="failure-advice" data-testid="failure-advice">{failure.advice}</p>
+        <details className="failure-details">
+          <summary>Details</summary>
+          <p className="failure-message mono" data-testid="failure-detail">{failure.message}</p>
+        </details>
       </div>
     </div>
   );
@@ -87,7 +95,7 @@ function ProfileLine({ profile }: { profile: Profile }) {
 function ConnectButton({ view, onClick }: { view: ReturnType<typeof buttonView>; onClick?: () => void }) {
   return (
     <button type="button" className={`connect connect-${view.tone}`} data-testid="connect-button"
-      data-action={view.action} aria-disabled={onClick ? undefined : true}
+      data-action={view.action} data-tone={view.tone} aria-disabled={onClick ? undefined : true}
       onClick={onClick}>
       <span className="connect-icon" aria-hidden="true">
         {view.tone === 'busy' || view.tone === 'warn' ? <span className="spinner" /> : view.tone === 'ok' ? <CheckIcon size={22} /> : <PowerIcon size={22} />}

@@ -45,7 +45,7 @@ describe('desktop UI in Chromium, against the real helper and gateway', { skip }
     return Number(m[1]) * { bit: 1, kbit: 1e3, Mbit: 1e6, Gbit: 1e9 }[m[2] as 'bit'];
   };
 
-  async function addProfile(p: { name: string; server: string; port: number; key: string | null }): Promise<void> {
+  async function addProfile(p: { name: string; server: string; port: number; key: string | null; autoReconnect?: boolean }): Promise<void> {
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Add a profile' });
     await dialog.getByLabel('Name', { exact: true }).fill(p.name);
@@ -53,6 +53,7 @@ describe('desktop UI in Chromium, against the real helper and gateway', { skip }
     await dialog.getByLabel('Port', { exact: true }).fill(String(p.port));
     if (p.key === null) await dialog.getByLabel('Encrypt traffic').uncheck();
     else await dialog.getByLabel('Key', { exact: true }).fill(p.key);
+    if (p.autoReconnect === false) await dialog.getByLabel('Reconnect automatically when the connection drops').uncheck();
     await dialog.getByRole('button', { name: 'Add profile' }).click();
     await dialog.waitFor({ state: 'detached', timeout: 5000 });
     await profileItem(p.name).waitFor({ timeout: 5000 });
@@ -291,7 +292,7 @@ describe('desktop UI in Chromium, against the real helper and gateway', { skip }
     await profileItem('Wrong key').locator('.profile-main').click();
     await button().click();
     const failure = page.getByTestId('failure');
-    await waitForText(failure, /does not use encryption, or uses another key/, 'the wrong-key failure', 30_000);
+    await waitForText(failure, /could not read this profile’s encrypted traffic/, 'the wrong-key failure', 30_000);
     await waitForText(button(), /^Try again/, 'the button after a failure');
     await h.screenshot('10-failed-wrong-key');
   });
@@ -299,18 +300,56 @@ describe('desktop UI in Chromium, against the real helper and gateway', { skip }
   test('a closed port: the server is unreachable, in words', async () => {
     await profileItem('Closed port').locator('.profile-main').click();
     await button().click();
-    await waitForText(page.getByTestId('failure'), /The server is unreachable.*ECONNREFUSED/s, 'the unreachable failure', 30_000);
+    await waitForText(page.getByTestId('failure-text'), /refused the connection: nothing listens on that port/, 'the refused failure', 30_000);
+    assert.match(await page.getByTestId('failure-detail').textContent() ?? '', /ECONNREFUSED/);
     await waitForText(button(), /^Try again/, 'the button after a failure');
+  });
+
+  test('plain-language errors from the real stack: no IPv6 route, nobody at the address, plaintext against an encrypting gateway', async () => {
+    const text = page.getByTestId('failure-text');
+    const detail = page.getByTestId('failure-detail');
+    // This computer loses its IPv6 address: connect ENETUNREACH.
+    await addProfile({ name: 'No route', server: h.net6.serverAddress, port: SERVER_PORT, key: SERVER_KEY, autoReconnect: false });
+    await h.clientExec('ip', ['-6', 'addr', 'del', `${h.net6.clientAddress}/64`, 'dev', h.net6.clientDev]);
+    try {
+      await profileItem('No route').locator('.profile-main').click();
+      await button().click();
+      await waitForText(text, /^This computer has no IPv6 route to the server\.$/, 'ENETUNREACH in words', 30_000);
+      assert.match(await page.getByTestId('failure-advice').textContent() ?? '', /lost its IPv6 address/);
+      assert.match(await detail.textContent() ?? '', /ENETUNREACH/);
+      await h.screenshot('10b-failed-no-route');
+    } finally {
+      await h.clientExec('ip', ['-6', 'addr', 'add', `${h.net6.clientAddress}/64`, 'dev', h.net6.clientDev, 'nodad']);
+    }
+    // An address on the link where nothing answers: EHOSTUNREACH once neighbour discovery gives up.
+    const nobody = h.net6.serverAddress.replace(/::2$/, '::99');
+    await addProfile({ name: 'Nobody', server: nobody, port: SERVER_PORT, key: SERVER_KEY, autoReconnect: false });
+    await profileItem('Nobody').locator('.profile-main').click();
+    await button().click();
+    await waitForText(text, /^Nothing answers at the server’s IPv6 address\.$/, 'EHOSTUNREACH in words', 30_000);
+    assert.match(await detail.textContent() ?? '', /EHOSTUNREACH/);
+    // A profile without encryption against this gateway (it has a key and requires it).
+    await addProfile({ name: 'Plain', server: h.net6.serverAddress, port: SERVER_PORT, key: null, autoReconnect: false });
+    await profileItem('Plain').locator('.profile-main').click();
+    await button().click();
+    await waitForText(text, /^The server (accepts only encrypted connections|closed the connection without offering an address)\.$/, 'plaintext refused in words', 30_000);
+    assert.match(await page.getByTestId('failure-advice').textContent() ?? '', /turn on “Encrypt traffic” and enter the server’s key/);
+    await h.screenshot('10c-failed-plaintext');
+    for (const name of ['No route', 'Nobody', 'Plain']) await h.controller.handlers.profiles.remove({ id: (await h.controller.handlers.profiles.list()).find((p) => p.name === name)!.id });
   });
 
   test('the gateway restarts: Reconnecting… with attempt and countdown, back by itself; the button cancels a reconnect', async () => {
     await profileItem('Test gateway').locator('.profile-main').click();
+    // The last failure was another profile's: this one offers a plain Connect.
+    await waitForText(button(), /^Connect/, 'a plain Connect for another profile');
+    assert.equal(await button().getAttribute('data-tone'), 'idle');
+    assert.equal(await page.getByTestId('failure').count(), 0, 'no failure shown for Test gateway');
     await button().click();
     await waitForText(button(), /^Connected/, 'connected', 30_000);
     await h.stopServer();
     await waitForText(button(), /^Reconnecting…Click to stop/, 'the button to say Reconnecting', 30_000);
     await waitForText(page.getByTestId('status-detail'), /^attempt \d+, (retry in \d+ s|retrying now)$/, 'the attempt and countdown');
-    assert.match(await page.getByTestId('failure').textContent() ?? '', /connection to the server was lost|stopped answering|unreachable/i);
+    assert.match(await page.getByTestId('failure').textContent() ?? '', /connection to the server was lost|stopped answering|refused the connection|could not be reached/i);
     await h.screenshot('11-reconnecting');
     await h.startServer();
     await waitForText(button(), /^Connected/, 'connected again without a click', 45_000);

@@ -118,13 +118,60 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     assert.equal(await banner.count(), 0);
   });
 
-  test('arrow keys move through the profile list', async () => {
-    const first = page.locator('.profile-main').first();
-    await first.focus();
+  test('keyboard: a skip link, one tab stop for the list, arrow keys inside it, the row\'s actions next', async () => {
+    // Nine profiles, as in the report (54 Tabs to reach Connect before).
+    const extra = [];
+    for (let i = 1; i <= 7; i++) extra.push(await controller.handlers.profiles.create({ name: `Site ${i}`, server: `fd00:46::${i + 10}`, port: 5555, encryption: false }));
+    const options = page.getByRole('listbox', { name: 'Profiles' }).getByRole('option');
+    await waitForText(page.getByRole('listbox', { name: 'Profiles' }), /Site 7/, 'nine profiles');
+    assert.equal(await options.count(), 9);
+    await page.getByRole('option', { name: /^Office/ }).click();
+    await waitForText(detail(), /Ready to connect to Office/, 'Office selected');
+
+    // From the top of the page: the first stop is the skip link, and it lands in the main panel.
+    const focused = () => page.evaluate(`(() => { const e = document.activeElement; return e ? (e.getAttribute('role') ?? e.tagName.toLowerCase()) + ':' + (e.getAttribute('aria-label') ?? e.textContent ?? '').trim().slice(0, 40) : ''; })()`) as Promise<string>;
+    await page.reload(); // a fresh page: the first Tab starts at the top
+    await waitForText(detail(), /Ready to connect to Office/, 'Office selected after the reload');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'a:Skip to the connection panel');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'main');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(`document.getElementById('main').contains(document.activeElement)`), true, 'the next Tab after the skip stays in the panel');
+
+    // Every stop from the top to Connect: the list is one stop, then the selected row's four actions.
+    await page.reload();
+    await waitForText(detail(), /Ready to connect to Office/, 'Office selected after the reload');
+    const stops: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      stops.push(await focused());
+      if (await page.evaluate('document.activeElement?.dataset.testid') === 'connect-button') break;
+    }
+    assert.equal(stops.filter((s) => s.startsWith('option:')).length, 1, stops.join('\n'));
+    assert.match(stops.find((s) => s.startsWith('option:')) ?? '', /^option:Office/);
+    const at = stops.findIndex((s) => s.startsWith('option:'));
+    assert.deepEqual(stops.slice(at + 1, at + 5), ['button:Connect to Office', 'button:Edit Office', 'button:Duplicate Office', 'button:Delete Office']);
+    assert.ok(stops.length <= 14, `Connect within 14 Tabs, took ${stops.length}:\n${stops.join('\n')}`);
+
+    // Arrow keys, Home and End move the selection and the focus; the tab stop moves with them.
+    await page.getByRole('option', { name: /^Office/ }).focus();
     await page.keyboard.press('ArrowDown');
     await waitForText(detail(), /Ready to connect to Lab/, 'the second profile selected');
-    await page.keyboard.press('ArrowUp');
-    await waitForText(detail(), /Ready to connect to Office/, 'the first profile selected');
+    assert.equal(await page.getByRole('option', { name: /^Lab/ }).getAttribute('aria-selected'), 'true');
+    assert.match(await focused(), /^option:Lab/);
+    await page.keyboard.press('End');
+    await waitForText(detail(), /Ready to connect to Site 7/, 'the last profile');
+    assert.match(await focused(), /^option:Site 7/);
+    await page.keyboard.press('Home');
+    await waitForText(detail(), /Ready to connect to Office/, 'the first profile');
+    assert.deepEqual(await options.evaluateAll((els) => els.map((e) => e.getAttribute('tabindex'))), ['0', '-1', '-1', '-1', '-1', '-1', '-1', '-1', '-1']);
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'button:Connect to Office');
+    await shot('states-01b-keyboard');
+
+    for (const p of extra) await controller.handlers.profiles.remove({ id: p.id });
+    await waitForText(page.getByRole('listbox', { name: 'Profiles' }), /^(?!.*Site)/s, 'the extra profiles gone');
   });
 
   test('connecting: the label and every phase in words; the button cancels', async () => {
@@ -185,7 +232,8 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     const first = await waitForText(detail(), /^attempt 3, retry in [78] s$/, 'the countdown');
     await waitForText(detail(), /^attempt 3, retry in [56] s$/, 'the countdown moving', 4000);
     assert.ok(first);
-    assert.match(await page.getByTestId('failure').textContent() ?? '', /The server stopped answering \(no heartbeat\)No heartbeat for 60 s/);
+    assert.equal(await page.getByTestId('failure-text').textContent(), 'The server stopped answering.');
+    assert.equal(await page.getByTestId('failure-detail').textContent(), 'no heartbeat for 60 s');
     await shot('states-04-reconnecting');
   });
 
@@ -196,10 +244,70 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     fake.changes = [];
     fake.setState({ kind: 'failed', failure: { reason: 'system-config-failed', message: 'ip route add 0.0.0.0/1 dev 4over6: RTNETLINK answers: File exists' } }, 'Office');
     await waitForText(button(), /^Try againConnection failed/, 'failed');
-    assert.match(await page.getByTestId('failure').textContent() ?? '',
-      /The tunnel address, routes or DNS could not be setIp route add 0\.0\.0\.0\/1 dev 4over6: RTNETLINK answers: File exists/);
+    assert.equal(await page.getByTestId('failure-text').textContent(), 'The tunnel’s address, routes or DNS could not be set.');
+    assert.match(await page.getByTestId('failure-advice').textContent() ?? '', /Another VPN or network tool/);
+    assert.equal(await page.getByTestId('failure-detail').textContent(), 'ip route add 0.0.0.0/1 dev 4over6: RTNETLINK answers: File exists');
     assert.match(await page.getByTestId('status-title').textContent() ?? '', /The connection to Office failed/);
     await shot('states-05-failed');
+  });
+
+  test('a failure belongs to the profile that failed: another profile shows a plain Connect, also after a reload', async () => {
+    // Office failed (the test above). Select Lab.
+    const status = page.getByTestId('status');
+    await page.getByRole('option', { name: /^Lab/ }).click();
+    await waitForText(detail(), /^Ready to connect to Lab$/, 'Lab selected');
+    const check = async (when: string) => {
+      assert.equal(await status.getAttribute('data-tone'), 'idle', when);
+      assert.equal(await page.getByTestId('status-title').textContent(), 'Not connected', when);
+      assert.equal(await page.getByRole('alert').filter({ has: page.getByTestId('failure-text') }).count(), 0, `no failure for Lab (${when})`);
+      const connect = page.getByRole('button', { name: /^Connect(?! to)/ });
+      assert.equal(await connect.getAttribute('data-tone'), 'idle', when);
+      assert.equal(await connect.getAttribute('data-action'), 'connect', when);
+      assert.match(await page.locator('.hero-profile').textContent() ?? '', /lab\.example\.org:5556/, when);
+      // The list still says which profile failed.
+      assert.match(await page.getByRole('option', { name: /^Office/ }).textContent() ?? '', /Failed/, when);
+    };
+    await check('after selecting Lab');
+    await page.reload();
+    await waitForText(detail(), /^Ready to connect to Lab$/, 'Lab still selected after the reload');
+    await check('after a reload');
+    await shot('states-05b-failure-other-profile');
+
+    // Back on Office: its failure, and "Try again" connects Office (not the profile selected before).
+    await page.getByRole('option', { name: /^Office/ }).click();
+    const tryAgain = page.getByRole('button', { name: /^Try again/ });
+    await tryAgain.waitFor({ timeout: 5000 });
+    assert.equal(await tryAgain.getAttribute('data-tone'), 'error');
+    assert.equal(await page.getByTestId('status-title').textContent(), 'The connection to Office failed');
+    const connects = () => fake.received.filter((r) => r.cmd === 'connect');
+    const before = connects().length;
+    await tryAgain.click();
+    await waitForText(button(), /^Connecting/, 'connecting after Try again');
+    const sent = connects()[before];
+    assert.equal(sent?.cmd === 'connect' && sent.profile.name, 'Office');
+    fake.setState({ kind: 'failed', failure: { reason: 'dns-failed', message: 'cannot resolve vpn.example.org to an IPv6 address: getaddrinfo EAI_AGAIN vpn.example.org' } }, 'Office');
+    await waitForText(button(), /^Try again/, 'failed again');
+  });
+
+  test('plain-language errors: what happened and what to do, the raw detail behind "Details"', async () => {
+    const text = page.getByTestId('failure-text');
+    const detailText = page.getByTestId('failure-detail');
+    await waitForText(text, /^The server name could not be looked up: no DNS server answered\.$/, 'EAI_AGAIN in words');
+    assert.match(await page.getByTestId('failure-advice').textContent() ?? '', /Check that this computer is online/);
+    assert.equal(await detailText.isVisible(), false, 'the raw detail is folded away');
+    await page.getByText('Details', { exact: true }).click();
+    assert.equal(await detailText.isVisible(), true);
+    assert.match(await detailText.textContent() ?? '', /getaddrinfo EAI_AGAIN vpn\.example\.org/);
+    await shot('states-05c-failure-details');
+    const cases: [string, RegExp][] = [
+      ['cannot connect to [fd00:46::1]:5555: connect EHOSTUNREACH fd00:46::1:5555', /^Nothing answers at the server’s IPv6 address\.$/],
+      ['cannot connect to [fd00:46::1]:5555: connect ENETUNREACH fd00:46::1:5555 - Local (:::0)', /^This computer has no IPv6 route to the server\.$/],
+    ];
+    for (const [message, re] of cases) {
+      fake.setState({ kind: 'failed', failure: { reason: 'server-unreachable', message } }, 'Office');
+      await waitForText(text, re, message);
+      assert.doesNotMatch(await text.textContent() ?? '', /E[A-Z]{4,}/);
+    }
   });
 
   test('the helper cannot be started: the banner says why and what to do', async () => {
