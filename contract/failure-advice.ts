@@ -98,6 +98,10 @@ const BY_REASON: Record<Failure['reason'], { summary: string; advice: string }> 
     summary: 'The connection to the server was lost.',
     advice: 'The app connects again by itself when the profile allows it; otherwise click Try again.',
   },
+  'network-changed': {
+    summary: "This computer's network changed.",
+    advice: 'The app connects again at once from the new network when the profile allows it; otherwise click Try again.',
+  },
   'protocol-error': {
     summary: 'The server sent data this app does not understand.',
     advice: 'Check that the address and port are those of a 4over6 gateway; tell its administrator if it keeps happening.',

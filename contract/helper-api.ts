@@ -4,9 +4,20 @@
 // HELPER_MAX_MESSAGE_BYTES. Message order on a connection:
 //   app -> helper   hello{token}            must come first (spawned mode needs the token; service mode ignores it)
 //   helper -> app   response{id, ok, value: HelloInfo}
-//   app -> helper   connect | disconnect | status | subscribe | shutdown, each with a fresh id
+//   app -> helper   connect | disconnect | setKillSwitch | status | subscribe | shutdown, each with a fresh id
 //   helper -> app   response{id, ...} for each request, in order
-//   helper -> app   event{...} at any time after subscribe: state changes, stats every second, log lines
+//   helper -> app   event{...} at any time after subscribe: state changes, stats every second, log lines,
+//                   and `system` whenever the system changes in place (or the kill switch) change
+//
+// The kill switch (helper/kill-switch.ts, one nftables table `inet fourover6-guard`):
+//   off       no table.
+//   on        while a tunnel is connecting, connected or reconnecting, IPv4 leaves only through the
+//             tunnel device (and loopback; the LAN with allowLan), DNS only to the tunnel's DNS servers.
+//             Lifted when the tunnel is disconnected or has failed.
+//   lockdown  as `on`, and IPv4 stays blocked while disconnected or failed, until the mode is changed.
+// `connect` sets the mode for the tunnel it starts; `setKillSwitch` changes it at any time (e.g. to
+// lift a lockdown, or to block before connecting). The helper does not remember it across its own
+// restarts: an app that wants lockdown to persist sends setKillSwitch when it starts.
 // Anything else (unknown command, bad field, oversized line, not JSON) gets an error response (id
 // null when it could not be read) and the connection stays usable.
 import { isCanonicalUuid, isServerHost } from '../protocol/names';
@@ -41,17 +52,30 @@ export const tunnelProfileSchema = z.strictObject({
 export type HelperTunnelProfile = z.output<typeof tunnelProfileSchema>;
 export type HelperTunnelProfileInput = z.input<typeof tunnelProfileSchema>;
 
+export const KILL_SWITCH_MODES = ['off', 'on', 'lockdown'] as const;
+export type KillSwitchMode = (typeof KILL_SWITCH_MODES)[number];
+export const killSwitchModeSchema = z.enum(KILL_SWITCH_MODES);
+export const DEFAULT_KILL_SWITCH: KillSwitchMode = 'on';
+
 const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const helperRequestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ id, cmd: z.literal('hello'), token: z.string().max(256).optional(), version: z.number().int().optional() }),
-  z.strictObject({ id, cmd: z.literal('connect'), profile: tunnelProfileSchema }),
+  z.strictObject({
+    id, cmd: z.literal('connect'), profile: tunnelProfileSchema,
+    killSwitch: killSwitchModeSchema.default(DEFAULT_KILL_SWITCH),
+    /** Let IPv4 reach the local networks (the subnets of this computer's other interfaces) outside the tunnel. */
+    allowLan: z.boolean().default(false),
+  }),
   z.strictObject({ id, cmd: z.literal('disconnect') }),
+  z.strictObject({ id, cmd: z.literal('setKillSwitch'), killSwitch: killSwitchModeSchema, allowLan: z.boolean().default(false) }),
   z.strictObject({ id, cmd: z.literal('status') }),
   z.strictObject({ id, cmd: z.literal('subscribe') }),
   z.strictObject({ id, cmd: z.literal('shutdown') }),
 ]);
 export type HelperRequest = z.output<typeof helperRequestSchema>;
+/** A request as a client may write it (fields with defaults may be left out). */
+export type HelperRequestInput = z.input<typeof helperRequestSchema>;
 export type HelperCommand = HelperRequest['cmd'];
 
 export interface HelloInfo {
@@ -79,13 +103,35 @@ export interface TunnelStatsSnapshot extends TrafficCounters {
   dropped: number;
 }
 
-export interface HelperStatus {
+/** The kill switch as it is now. */
+export interface GuardStatus {
+  mode: KillSwitchMode;
+  allowLan: boolean;
+  /** The guard table is in place (it is also listed in HelperStatus.changes). */
+  active: boolean;
+  /**
+   * No IPv4 traffic can leave this computer now but to loopback (and the LAN with allowLan): the
+   * guard is in place and no tunnel carries traffic (connecting, reconnecting; in lockdown also
+   * disconnected or failed). The app says "traffic is blocked until the tunnel is back".
+   */
+  blocking: boolean;
+}
+
+/** What this system looks like now because of the helper. */
+export interface SystemStatus {
+  /**
+   * Every system change in place right now, one line each ("what did it touch?"). While reconnecting
+   * the tunnel's address, routes and DNS stay listed: they stay in place.
+   */
+  changes: string[];
+  guard: GuardStatus;
+}
+
+export interface HelperStatus extends SystemStatus {
   state: TunnelState;
   /** The profile of the current (or last) tunnel. */
   profileName: string | null;
   stats: TunnelStatsSnapshot;
-  /** What the helper changed on this system right now, one line each (for "what did it touch?"). */
-  changes: string[];
 }
 
 /** The value each command answers with. */
@@ -93,6 +139,7 @@ export interface HelperResponseValues {
   hello: HelloInfo;
   connect: HelperStatus;
   disconnect: HelperStatus;
+  setKillSwitch: HelperStatus;
   status: HelperStatus;
   subscribe: HelperStatus;
   shutdown: null;
@@ -116,6 +163,7 @@ export type HelperResponse =
 export type HelperEvent =
   | { event: 'state'; state: TunnelState; profileName: string | null }
   | { event: 'stats'; stats: TunnelStatsSnapshot }
+  | ({ event: 'system' } & SystemStatus)
   | { event: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; atMs: number };
 
 export type HelperMessage = HelperResponse | HelperEvent;

@@ -7,9 +7,9 @@ import { isActive, phaseDetail, stateHeadline, tunnelName } from './tunnel-summa
 const LEASE = { address: '198.18.0.2', prefixLength: 24, route: '0.0.0.0', dns: [], tunName: '4o6', mtu: 1500 };
 const states: Record<TunnelState['kind'], TunnelState> = {
   idle: { kind: 'idle' },
-  connecting: { kind: 'connecting', server: 'gw.example', phase: 'tcp', attempt: 1, serverAddress: 'fd00::1' },
-  connected: { kind: 'connected', server: 'gw.example', serverAddress: 'fd00::1', lease: LEASE, sinceMs: 0, attempt: 1 },
-  reconnecting: { kind: 'reconnecting', server: 'gw.example', attempt: 1, retryInMs: 1000, lastFailure: { reason: 'connection-lost', message: '' } },
+  connecting: { kind: 'connecting', server: 'gw.example', phase: 'tcp', attempt: 1, serverAddress: 'fd00::1', onLoss: 'reconnect', held: null },
+  connected: { kind: 'connected', server: 'gw.example', serverAddress: 'fd00::1', lease: LEASE, sinceMs: 0, attempt: 1, onLoss: 'reconnect', previousAddress: null },
+  reconnecting: { kind: 'reconnecting', server: 'gw.example', serverAddress: 'fd00::1', held: LEASE, attempt: 1, retryInMs: 1000, lastFailure: { reason: 'connection-lost', message: '' } },
   disconnecting: { kind: 'disconnecting', then: 'idle', failure: null },
   failed: { kind: 'failed', failure: { reason: 'wrong-key', message: '' } },
 };

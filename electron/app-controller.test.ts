@@ -66,7 +66,7 @@ async function setup(opts: { mode?: 'service' | 'spawned'; existing?: boolean; d
 }
 
 const connectedState = (server = 'fd00:46::1'): TunnelState =>
-  ({ kind: 'connected', server, serverAddress: server, lease: FAKE_LEASE, sinceMs: 1, attempt: 1 });
+  ({ kind: 'connected', server, serverAddress: server, lease: FAKE_LEASE, sinceMs: 1, attempt: 1, onLoss: 'reconnect', previousAddress: null });
 
 test('profiles through the IPC schema: create, update, duplicate, remove, with a push after each', async () => {
   const { vpn } = await setup();
@@ -114,7 +114,7 @@ test('connect: the helper gets the profile, the snapshot follows its events, the
   assert.equal(first.profileId, p.id);
   assert.deepEqual(first.helper, { status: 'connected', mode: 'spawned', error: null });
   const sent = fake.received.find((r) => r.cmd === 'connect');
-  assert.deepEqual(sent, { id: 3, cmd: 'connect', profile: { name: 'Office', server: 'fd00:46::1', port: 5555, uuid: KEY, autoReconnect: true, dns: true, allowPlaintext: false, defaultRoute: true, mtu: 1500 } });
+  assert.deepEqual(sent, { id: 3, cmd: 'connect', killSwitch: 'on', allowLan: false, profile: { name: 'Office', server: 'fd00:46::1', port: 5555, uuid: KEY, autoReconnect: true, dns: true, allowPlaintext: false, defaultRoute: true, mtu: 1500 } });
 
   fake.changes = ['route 0.0.0.0/1 via 4over6'];
   fake.setState(connectedState(), 'Office');

@@ -77,7 +77,7 @@ test('events arrive after subscribe, typed', async () => {
   client.on('stats', (s) => rates.push(s.rateDown));
   client.on('log', (level, message) => logs.push(`${level} ${message}`));
   await client.subscribe();
-  const connected: TunnelState = { kind: 'connected', server: 'fd00::1', serverAddress: 'fd00::1', lease: FAKE_LEASE, sinceMs: 1, attempt: 1 };
+  const connected: TunnelState = { kind: 'connected', server: 'fd00::1', serverAddress: 'fd00::1', lease: FAKE_LEASE, sinceMs: 1, attempt: 1, onLoss: 'reconnect', previousAddress: null };
   fake.setState(connected, 'Office');
   fake.emit({ event: 'stats', stats: stats({ rateDown: 1234 }) });
   fake.emit({ event: 'log', level: 'warn', message: 'heartbeat late', atMs: 5 });

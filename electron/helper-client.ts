@@ -15,7 +15,7 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import {
   HELPER_MAX_MESSAGE_BYTES, HELPER_PROTOCOL_VERSION, type HelloInfo, type HelperCommand, type HelperErrorCode,
-  type HelperEvent, type HelperRequest, type HelperResponseValues, type HelperStatus, type HelperTunnelProfileInput,
+  type HelperEvent, type HelperRequestInput, type HelperResponseValues, type KillSwitchMode, type HelperStatus, type HelperTunnelProfileInput,
   type TunnelStatsSnapshot,
 } from '../contract/helper-api';
 import { VpnError, type VpnErrorCode } from '../contract/ipc-schema';
@@ -69,7 +69,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-type RequestParams<C extends HelperCommand> = Omit<Extract<HelperRequest, { cmd: C }>, 'id' | 'cmd'>;
+type RequestParams<C extends HelperCommand> = Omit<Extract<HelperRequestInput, { cmd: C }>, 'id' | 'cmd'>;
 
 /**
  * Refuses a socket that root did not create: it must be a socket (not a symlink), owned by a trusted
@@ -149,8 +149,13 @@ export class HelperClient {
     return !this.closed;
   }
 
-  connectTunnel(profile: HelperTunnelProfileInput): Promise<HelperStatus> {
-    return this.request('connect', { profile: profile as Extract<HelperRequest, { cmd: 'connect' }>['profile'] });
+  connectTunnel(profile: HelperTunnelProfileInput, guard: { killSwitch?: KillSwitchMode; allowLan?: boolean } = {}): Promise<HelperStatus> {
+    return this.request('connect', { profile, ...guard });
+  }
+
+  /** Changes the kill switch at once, whatever the tunnel's state (lockdown blocks even while disconnected). */
+  setKillSwitch(killSwitch: KillSwitchMode, allowLan: boolean): Promise<HelperStatus> {
+    return this.request('setKillSwitch', { killSwitch, allowLan });
   }
 
   disconnectTunnel(): Promise<HelperStatus> {

@@ -9,7 +9,7 @@ import { dotIconPng } from './tray-icons';
 import { trayIconName, trayMenu, trayTooltip } from './tray-model';
 
 const LEASE = { address: '10.8.0.2', prefixLength: 24, route: '10.8.0.0', dns: [], tunName: '4over6', mtu: 1500 };
-const connected: TunnelState = { kind: 'connected', server: 'fd00::1', serverAddress: 'fd00::1', lease: LEASE, sinceMs: 0, attempt: 1 };
+const connected: TunnelState = { kind: 'connected', server: 'fd00::1', serverAddress: 'fd00::1', lease: LEASE, sinceMs: 0, attempt: 1, onLoss: 'reconnect', previousAddress: null };
 
 function snap(state: TunnelState, more: Partial<TunnelSnapshot> = {}): TunnelSnapshot {
   return { state, profileId: 'p1', profileName: 'Office', stats: emptyStats(), changes: [], helper: { status: 'connected', mode: 'service', error: null }, ...more };
@@ -29,14 +29,14 @@ test('tooltip with live rates in human units', () => {
 
 test('tooltip for every other state', () => {
   assert.equal(trayTooltip(snap({ kind: 'idle' })), '4over6: Not connected');
-  assert.equal(trayTooltip(snap({ kind: 'connecting', server: 'fd00::1', phase: 'awaiting-ip', attempt: 2, serverAddress: 'fd00::1' })),
+  assert.equal(trayTooltip(snap({ kind: 'connecting', server: 'fd00::1', phase: 'awaiting-ip', attempt: 2, serverAddress: 'fd00::1', onLoss: 'reconnect', held: null })),
     '4over6: Connecting to Office (waiting for an address, attempt 2)');
-  assert.equal(trayTooltip(snap({ kind: 'reconnecting', server: 'fd00::1', attempt: 1, retryInMs: 3500, lastFailure: { reason: 'heartbeat-lost', message: '' } })),
+  assert.equal(trayTooltip(snap({ kind: 'reconnecting', server: 'fd00::1', serverAddress: 'fd00::1', held: LEASE, attempt: 1, retryInMs: 3500, lastFailure: { reason: 'heartbeat-lost', message: '' } })),
     '4over6: Reconnecting to Office in 4 s (the server stopped answering (no heartbeat))');
   assert.equal(trayTooltip(snap({ kind: 'disconnecting', then: 'idle', failure: null })), '4over6: Disconnecting from Office');
   assert.equal(trayTooltip(snap({ kind: 'failed', failure: { reason: 'wrong-key', message: '' } })),
     '4over6: The connection to Office failed: the server does not use encryption, or uses another key');
-  assert.equal(trayTooltip(snap({ kind: 'connecting', server: 'gw.example', phase: 'resolving', attempt: 1, serverAddress: null }, { profileName: null })),
+  assert.equal(trayTooltip(snap({ kind: 'connecting', server: 'gw.example', phase: 'resolving', attempt: 1, serverAddress: null, onLoss: 'reconnect', held: null }, { profileName: null })),
     '4over6: Connecting to gw.example (looking up the server name)');
   assert.equal(trayTooltip(snap({ kind: 'idle' }, { helper: { status: 'lost', mode: 'spawned', error: { code: 'HELPER_DISCONNECTED', message: 'the helper exited' } } })),
     '4over6: Not connected (the helper exited)');
@@ -44,8 +44,8 @@ test('tooltip for every other state', () => {
 
 test('one icon per state', () => {
   assert.equal(trayIconName(snap({ kind: 'idle' })), 'disconnected');
-  assert.equal(trayIconName(snap({ kind: 'connecting', server: 'x', phase: 'tcp', attempt: 1, serverAddress: 'fd00::1' })), 'connecting');
-  assert.equal(trayIconName(snap({ kind: 'reconnecting', server: 'x', attempt: 1, retryInMs: 1, lastFailure: { reason: 'connection-lost', message: '' } })), 'connecting');
+  assert.equal(trayIconName(snap({ kind: 'connecting', server: 'x', phase: 'tcp', attempt: 1, serverAddress: 'fd00::1', onLoss: 'reconnect', held: null })), 'connecting');
+  assert.equal(trayIconName(snap({ kind: 'reconnecting', server: 'x', serverAddress: 'fd00::1', held: LEASE, attempt: 1, retryInMs: 1, lastFailure: { reason: 'connection-lost', message: '' } })), 'connecting');
   assert.equal(trayIconName(snap(connected)), 'connected');
   assert.equal(trayIconName(snap({ kind: 'failed', failure: { reason: 'dns-failed', message: '' } })), 'error');
   assert.equal(trayIconName(snap({ kind: 'idle' }, { helper: { status: 'lost', mode: null, error: null } })), 'error');
@@ -77,8 +77,8 @@ test('the menu does not change with the rates (no rebuild every second)', () => 
 
 test('notifications on connect, loss, failure, disconnect; none for progress', () => {
   const idle = snap({ kind: 'idle' });
-  const connecting = snap({ kind: 'connecting', server: 'fd00::1', phase: 'tcp', attempt: 1, serverAddress: 'fd00::1' });
-  const reconnecting = snap({ kind: 'reconnecting', server: 'fd00::1', attempt: 0, retryInMs: 1000, lastFailure: { reason: 'heartbeat-lost', message: '' } });
+  const connecting = snap({ kind: 'connecting', server: 'fd00::1', phase: 'tcp', attempt: 1, serverAddress: 'fd00::1', onLoss: 'reconnect', held: null });
+  const reconnecting = snap({ kind: 'reconnecting', server: 'fd00::1', serverAddress: 'fd00::1', held: LEASE, attempt: 0, retryInMs: 1000, lastFailure: { reason: 'heartbeat-lost', message: '' } });
   const failed = snap({ kind: 'failed', failure: { reason: 'server-unreachable', message: '' } });
   assert.equal(notificationFor(idle, connecting), null);
   assert.equal(notificationFor(connecting, { ...connecting, state: { ...connecting.state, phase: 'awaiting-ip' } as TunnelState }), null);

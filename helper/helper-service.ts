@@ -4,8 +4,8 @@
 import type net from 'node:net';
 import {
   HELPER_MAX_MESSAGE_BYTES, HELPER_PROTOCOL_VERSION, HelperProtocolError, type HelloInfo, type HelperErrorInfo,
-  type HelperEvent, type HelperRequest, type HelperStatus, type HelperTunnelProfile, type TunnelStatsSnapshot,
-  parseHelperRequest,
+  type GuardStatus, type HelperEvent, type HelperRequest, type HelperStatus, type HelperTunnelProfile, type KillSwitchMode,
+  type SystemStatus, type TunnelStatsSnapshot, parseHelperRequest,
 } from '../contract/helper-api';
 import { emptyStats } from '../contract/stats';
 import { IDLE, type TunnelState } from '../contract/tunnel-state';
@@ -29,12 +29,20 @@ export interface HelperServiceOptions {
   createEngine(profile: HelperTunnelProfile): TunnelEngine;
   /** One line per system change currently in effect. */
   describeChanges(): string[];
+  /** The kill switch (helper/kill-switch.ts); engines follow its mode. */
+  killSwitch: KillSwitchControl;
   log: Logger;
   /** Spawned mode: called when no authenticated app has been connected for `appGoneMs`. */
   onAppGone?: () => void;
   appGoneMs?: number;
   /** Called after a shutdown request was answered. */
   onShutdown?: () => void;
+}
+
+export interface KillSwitchControl {
+  /** Applies the mode at once, for the tunnel's current state. */
+  set(mode: KillSwitchMode, allowLan: boolean): Promise<void>;
+  status(): GuardStatus;
 }
 
 interface Connection {
@@ -57,6 +65,7 @@ export class HelperService {
   private readonly connections = new Set<Connection>();
   private appGoneTimer: NodeJS.Timeout | null = null;
   private everAuthenticated = false;
+  private lastSystemText = '';
 
   constructor(private readonly opts: HelperServiceOptions) {}
 
@@ -96,12 +105,20 @@ export class HelperService {
   }
 
   status(): HelperStatus {
-    return {
-      state: this.lastState,
-      profileName: this.profileName,
-      stats: this.lastStats,
-      changes: this.opts.describeChanges(),
-    };
+    return { state: this.lastState, profileName: this.profileName, stats: this.lastStats, ...this.system() };
+  }
+
+  /** Tells subscribers what is in place on the system now (call when changes or the kill switch moved). */
+  publishSystem(): void {
+    const system = this.system();
+    const text = JSON.stringify(system);
+    if (text === this.lastSystemText) return;
+    this.lastSystemText = text;
+    this.broadcast({ event: 'system', ...system });
+  }
+
+  private system(): SystemStatus {
+    return { changes: this.opts.describeChanges(), guard: this.opts.killSwitch.status() };
   }
 
   // ---- input ---------------------------------------------------------------------------------------
@@ -181,7 +198,13 @@ export class HelperService {
         this.reply(c, request.id, null, this.status());
         return;
       case 'connect':
+        await this.opts.killSwitch.set(request.killSwitch, request.allowLan);
         await this.connect(request.profile);
+        this.reply(c, request.id, null, this.status());
+        return;
+      case 'setKillSwitch':
+        await this.opts.killSwitch.set(request.killSwitch, request.allowLan);
+        this.publishSystem();
         this.reply(c, request.id, null, this.status());
         return;
       case 'disconnect':
@@ -215,6 +238,7 @@ export class HelperService {
       if (this.engine !== engine) return;
       this.lastState = state;
       this.broadcast({ event: 'state', state, profileName: this.profileName });
+      this.publishSystem();
     });
     engine.on('stats', (stats) => {
       if (this.engine !== engine) return;

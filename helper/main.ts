@@ -10,7 +10,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, u
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { SERVICE_GROUP, SERVICE_SOCKET_PATH, type HelperTunnelProfile } from '../contract/helper-api';
+import { DEFAULT_KILL_SWITCH, SERVICE_GROUP, SERVICE_SOCKET_PATH, type HelperTunnelProfile } from '../contract/helper-api';
 import { exitWith, packageVersion } from '../log/cli-exit';
 import { createLogger } from '../log/logger';
 import type { LogLevel } from '../protocol/config';
@@ -20,6 +20,7 @@ import { ChangeJournal } from '../netconfig/journal';
 import { NetConfigurator } from '../netconfig/net-config';
 import { parseUuid } from '../protocol/crypto';
 import { HelperService, type PeerCredentials } from './helper-service';
+import { KillSwitch } from './kill-switch';
 import { TunnelEngine } from './tunnel-engine';
 import { systemEnvironment } from './system-environment';
 
@@ -157,7 +158,10 @@ async function main(argv: string[]): Promise<number> {
     for (const f of report.failed) log.error(`could not undo ${describeChange(f.change)}: ${f.error}`);
   }
 
-  let netcfg: NetConfigurator | null = null;
+  // One configurator for the process: the tunnels' changes and the kill switch's table, in one journal.
+  let publishSystem: () => void = () => undefined;
+  const netcfg = new NetConfigurator({ journal, log: (l) => log.info(l), onChange: () => publishSystem() });
+  const killSwitch = new KillSwitch(netcfg, { mode: DEFAULT_KILL_SWITCH, allowLan: false, log });
   const authorize = (peer: PeerCredentials): string | null => {
     if (peer.uid === 0) return null;
     if (allowUid !== null && peer.uid === allowUid) return null;
@@ -179,7 +183,6 @@ async function main(argv: string[]): Promise<number> {
       return peerCredentials(fd);
     },
     createEngine: (profile: HelperTunnelProfile) => {
-      netcfg = new NetConfigurator({ journal, log: (l) => log.info(l) });
       return new TunnelEngine({
         server: profile.server,
         port: profile.port,
@@ -191,15 +194,17 @@ async function main(argv: string[]): Promise<number> {
         dns: profile.dns,
         tunName: opts.tunName,
         autoReconnect: profile.autoReconnect,
-      }, systemEnvironment({ net: netcfg, log, tunOffload: true, resolvConfPath: opts.resolvConf }));
+      }, systemEnvironment({ net: netcfg, log, tunOffload: true, resolvConfPath: opts.resolvConf, guard: killSwitch }));
     },
-    describeChanges: () => (netcfg ? netcfg.changes.map(describeChange) : []),
+    describeChanges: () => netcfg.changes.map(describeChange),
+    killSwitch,
     log,
     appGoneMs: opts.appGoneSeconds * 1000,
     onAppGone: () => resolveExit(0),
     onShutdown: () => resolveExit(0),
   });
   publishLog = (level, msg) => service.publishLog(level, msg);
+  publishSystem = () => service.publishSystem();
 
   // The socket: a root-owned directory; the socket itself owned by the allowed user or group.
   const dir = dirname(socketPath);

@@ -4,6 +4,7 @@
 import { TunDevice } from '../native/tun';
 import { watchRemovedAddresses } from '../netconfig/address-watch';
 import type { Logger } from '../log/logger';
+import type { TrafficGuard } from './kill-switch';
 import { type EngineEnvironment, type NetworkConfigurator, connectTcpOverIpv6, resolveAaaa, systemClock } from './tunnel-engine';
 
 export function systemEnvironment(opts: {
@@ -12,6 +13,7 @@ export function systemEnvironment(opts: {
   /** TSO reads and GSO writes on the TUN device (see native/README.md). */
   tunOffload: boolean;
   resolvConfPath?: string;
+  guard?: TrafficGuard;
 }): EngineEnvironment {
   const { log } = opts;
   return {
@@ -24,5 +26,6 @@ export function systemEnvironment(opts: {
     watchRemovedAddresses: (onRemoved) => watchRemovedAddresses(onRemoved, (err) =>
       log.warn(`cannot watch for network changes (${err.message}): a lost network is noticed by the heartbeat timeout`)),
     resolvConfPath: opts.resolvConfPath,
+    guard: opts.guard,
   };
 }

@@ -13,13 +13,14 @@ import type { TrafficCounters } from '../contract/helper-api';
 import { emptyTrafficCounters } from '../contract/stats';
 import {
   FAILURE_TEXT, IDLE, type Failure, type FailureReason, type LeaseInfo, type TunnelEvent, type TunnelState,
-  isPermanentFailure, reconnectDelayMs, transition,
+  transition,
 } from '../contract/tunnel-state';
 import { FrameLink } from '../link/frame-link';
 import { connectWithSharedReads } from '../link/socket-read';
 import { TUNNEL_TCP_MSS, clampTcpMss, ipv4LengthMatches, isIPv4Packet } from '../link/ipv4';
 import type { PacketDevice } from '../link/packet-device';
 import type { Logger } from '../log/logger';
+import type { TrafficGuard } from './kill-switch';
 import { FrameCipher, MAX_INNER_FRAME_BYTES } from '../protocol/crypto';
 import { FRAME_HEADER_BYTES, MessageType } from '../protocol/frame';
 import { HEARTBEAT_FRAME, IP_REQUEST_FRAME, IpResponseError, UNSUPPORTED_FRAME, parseIpResponse } from '../protocol/messages';
@@ -48,7 +49,8 @@ export interface NetworkConfigurator {
   setUp(dev: string): Promise<void>;
   addDefaultRoute(dev: string): Promise<void>;
   setDns(dev: string, servers: string[], opts: { resolvConfPath?: string }): Promise<void>;
-  undoAll(): Promise<unknown>;
+  /** Undoes every change but the kill switch's guard table (that one follows the kill switch). */
+  undoTunnel(): Promise<unknown>;
 }
 
 export interface Clock {
@@ -80,6 +82,8 @@ export interface EngineEnvironment {
   log: Logger;
   /** Write DNS here instead of the system resolver (tests, namespaces). */
   resolvConfPath?: string;
+  /** The kill switch; told every state entered. Optional (tests without one). */
+  guard?: TrafficGuard;
   /** Reports IPv6 addresses removed from this host (netconfig/address-watch); optional. */
   watchRemovedAddresses?(onRemoved: (address: string) => void): { stop(): void };
 }
@@ -145,9 +149,10 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
   private current: TunnelState = IDLE;
   private attempt: Attempt | null = null;
   private generation = 0;
-  private inReconnectChain = false;
   private retryTimer: unknown = null;
   private teardown: Promise<void> = Promise.resolve();
+  /** The kill switch's work for the latest state: a teardown waits for it (lockdown blocks before routes go). */
+  private guardFollowed: Promise<void> = Promise.resolve();
   private readonly timing: EngineTiming;
   private readonly cipher: FrameCipher | null;
   /** SYNs both ways get at most this MSS, so TCP packets fit our MTU and legacy servers' buffers. */
@@ -178,8 +183,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
   /** Starts connecting; watch 'state' (or await settled()). */
   connect(): void {
     if (this.current.kind !== 'idle' && this.current.kind !== 'failed') return;
-    this.inReconnectChain = false;
-    this.apply({ type: 'connect', server: this.profile.server });
+    this.apply({ type: 'connect', server: this.profile.server, onLoss: this.profile.autoReconnect ? 'reconnect' : 'stop' });
     void this.runAttempt();
   }
 
@@ -190,10 +194,10 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
       this.env.clock.clearTimeout(this.retryTimer);
       this.retryTimer = null;
     }
-    this.inReconnectChain = false;
     this.apply({ type: 'disconnect' });
     await this.tearDownAttempt();
     if (this.current.kind === 'disconnecting') this.apply({ type: 'torndown' });
+    await this.guardFollowed;
   }
 
   /** Resolves with the next state that is connected, failed or idle. */
@@ -214,6 +218,14 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     const next = transition(this.current, event);
     if (next === this.current) return;
     this.current = next;
+    if (this.env.guard) {
+      this.guardFollowed = this.env.guard.follow(next, this.profile.port).catch((err: Error) => {
+        this.env.log.error(`the kill switch could not be set: ${err.message}`);
+        if (this.attempt && (next.kind === 'connecting' || next.kind === 'connected')) {
+          this.fail(this.attempt, 'system-config-failed', `the kill switch could not be set (${err.message}); install nftables, or turn the kill switch off`);
+        }
+      });
+    }
     this.emit('state', next);
   }
 
@@ -230,7 +242,9 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
 
     const { server, port } = this.profile;
     let address: string;
-    if (ipaddr.IPv6.isValid(server)) {
+    if (this.current.kind === 'connecting' && this.current.serverAddress !== null) {
+      address = this.current.serverAddress; // a reconnect: the address the name had
+    } else if (ipaddr.IPv6.isValid(server)) {
       address = server;
     } else {
       try {
@@ -241,7 +255,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
       }
     }
     if (!live()) return;
-    this.apply({ type: 'resolved', serverAddress: address });
+    if (this.current.kind === 'connecting' && this.current.phase === 'resolving') this.apply({ type: 'resolved', serverAddress: address });
 
     const socket = this.env.connectTcp(address, port);
     a.socket = socket;
@@ -399,8 +413,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     a.lastTickWallMs = this.env.clock.wallNow();
     a.lastTickMonoMs = this.env.clock.now();
     a.intervals.push(this.env.clock.setInterval(() => this.tick(a), this.timing.tickMs));
-    this.inReconnectChain = false;
-    this.apply({ type: 'leaseReceived', lease, nowMs: Date.now() });
+    this.apply({ type: 'leaseReceived', lease, nowMs: this.env.clock.wallNow() });
   }
 
   // ---- data path ---------------------------------------------------------------------------------
@@ -506,16 +519,12 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
   private fail(a: Attempt, reason: FailureReason, message: string): void {
     if (this.attempt !== a) return;
     const failure: Failure = { reason, message: `${FAILURE_TEXT[reason]}: ${message}` };
-    const wasUp = this.current.kind === 'connected';
-    if (wasUp) this.inReconnectChain = true;
-    const retry = this.profile.autoReconnect && this.inReconnectChain && !isPermanentFailure(reason);
-    const attemptNo = this.current.kind === 'connecting' ? this.current.attempt : 0;
     this.env.log.warn(failure.message);
-    this.apply({ type: 'failed', failure, retryInMs: retry ? reconnectDelayMs(attemptNo) : null });
+    this.apply({ type: 'failed', failure });
     const torn = this.tearDownAttempt();
-    if (retry) {
+    if (this.current.kind === 'reconnecting') {
       this.counters.reconnects++;
-      const delay = reconnectDelayMs(attemptNo);
+      const delay = this.current.retryInMs;
       this.retryTimer = this.env.clock.setTimeout(() => {
         this.retryTimer = null;
         if (this.current.kind !== 'reconnecting') return;
@@ -523,7 +532,6 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
         void this.runAttempt();
       }, delay);
     } else {
-      this.inReconnectChain = false;
       void torn.then(() => {
         if (this.current.kind === 'disconnecting') this.apply({ type: 'torndown' });
       });
@@ -541,7 +549,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     if (ours === null) return;
     a.addressWatch = this.env.watchRemovedAddresses((removed) => {
       if (normalizeIpv6(removed) !== ours || this.attempt !== a) return;
-      this.fail(a, 'connection-lost', `this computer's address ${local} went away (network change)`);
+      this.fail(a, 'network-changed', `this computer's address ${local} went away (network change)`);
     });
   }
 
@@ -560,8 +568,9 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     }
     const tun = a?.tun ?? null;
     this.teardown = this.teardown.then(async () => {
+      await this.guardFollowed;
       try {
-        await this.env.net.undoAll();
+        await this.env.net.undoTunnel();
       } catch (err) {
         this.env.log.error(`restoring network settings failed: ${(err as Error).message}`);
       }

@@ -45,7 +45,10 @@ export function describeChange(change: NetChange): string {
     case 'resolved-dns':
       return `systemd-resolved DNS on ${change.dev}`;
     case 'nft-table':
-      return `nftables table ${change.family} ${change.name}`;
+      // The client's guard table (netconfig/guard-table.ts) says what it is for.
+      return change.name === 'fourover6-guard'
+        ? `kill switch: nftables table ${change.family} ${change.name} (IPv4 only through the tunnel)`
+        : `nftables table ${change.family} ${change.name}`;
     case 'sysctl':
       return `sysctl ${change.key} changed (was ${change.previous})`;
   }

@@ -51,7 +51,8 @@ describe('ChangeJournal', () => {
     await fs.appendFile(path, '{"v":1,"id":"x","change":{"kind":"link-');
     const next = new ChangeJournal(path);
     const read = await next.read();
-    assert.deepEqual(read, { entries: [address], skipped: [], tornTail: true });
+    assert.deepEqual({ ...read, records: read.records.map((r) => r.change) }, { entries: [address], records: [address], skipped: [], tornTail: true });
+    assert.match(read.records[0]!.id, /^[0-9a-f-]{36}$/);
     await next.record(route);
     const again = await next.read();
     assert.deepEqual(again.entries, [address, route]);

@@ -2,7 +2,8 @@
 //
 // File format, one JSON object per line:
 //   {"v":1,"id":"<uuid>","change":{...NetChange}}   written and fsynced BEFORE the change is made
-//   {"v":1,"cancel":"<uuid>"}                       the change failed without altering anything: forget it
+//   {"v":1,"cancel":"<uuid>"}                       forget that change: it failed without altering anything,
+//                                                   or it was undone while others stay (a partial undo)
 // A process killed mid-write leaves at most a torn last line, which entries() ignores.
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -15,6 +16,8 @@ const FORMAT_VERSION = 1;
 export interface JournalReadResult {
   /** Changes still in effect (cancelled ones removed), oldest first. */
   entries: NetChange[];
+  /** The same, with the id each was recorded under (for cancel). */
+  records: { id: string; change: NetChange }[];
   /** Lines that could not be used (1-based line number and why), excluding a torn last line. */
   skipped: { line: number; reason: string }[];
   /** True if the file ended in an incomplete line (a write interrupted by a crash). */
@@ -39,7 +42,7 @@ export class ChangeJournal {
     return id;
   }
 
-  /** Marks a recorded change as never applied (its command failed and changed nothing). */
+  /** Forgets a recorded change: its command failed and changed nothing, or it has been undone. */
   async cancel(id: string): Promise<void> {
     await this.append({ v: FORMAT_VERSION, cancel: id });
   }
@@ -57,7 +60,7 @@ export class ChangeJournal {
         text = await fs.readFile(this.path, 'utf8');
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        if (err.code === 'ENOENT') return { entries: [], skipped: [], tornTail: false };
+        if (err.code === 'ENOENT') return { entries: [], records: [], skipped: [], tornTail: false };
         err.path ??= this.path; // reading a directory fails in read(2), whose error names no file
         throw err;
       }
@@ -65,7 +68,7 @@ export class ChangeJournal {
     const lines = text.split('\n');
     // Everything after the last '\n' is an unfinished line ('' when the file ends cleanly).
     const tail = lines.pop() ?? '';
-    const result: JournalReadResult = { entries: [], skipped: [], tornTail: false };
+    const result: JournalReadResult = { entries: [], records: [], skipped: [], tornTail: false };
     const live = new Map<string, NetChange>(); // insertion order = record order
     const use = (line: string, lineNo: number, isTail: boolean): void => {
       if (line.trim() === '') return;
@@ -93,7 +96,8 @@ export class ChangeJournal {
     };
     lines.forEach((line, i) => use(line, i + 1, false));
     use(tail, lines.length + 1, true);
-    result.entries = [...live.values()];
+    result.records = [...live].map(([id, change]) => ({ id, change }));
+    result.entries = result.records.map((r) => r.change);
     return result;
   }
 

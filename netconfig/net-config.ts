@@ -1,8 +1,10 @@
-// NetConfigurator: makes the tunnel's system changes (addresses, routes, DNS, NAT, sysctls), journaling each one first so it can be undone.
+// NetConfigurator: makes the tunnel's system changes (addresses, routes, DNS, NAT, the client's guard
+// table, sysctls), journaling each one first so it can be undone.
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { describeChange, RESOLV_BACKUP_SUFFIX, type NetChange } from './changes';
 import { assertNetnsName, isAlreadyGone, runCommand, type CommandRunner } from './command';
+import { GUARD_TABLE, type GuardSpec, guardRuleset, isGuardTable } from './guard-table';
 import { ChangeJournal } from './journal';
 import {
   checkDnsServer,
@@ -24,6 +26,8 @@ export interface NetConfiguratorOptions {
   log?: (line: string) => void;
   /** Replaces runCommand (unit tests of code paths this machine cannot run, e.g. systemd-resolved). */
   run?: CommandRunner;
+  /** Called after each change made or undone (the helper tells the app what is in place now). */
+  onChange?: () => void;
 }
 
 export interface SetDnsOptions {
@@ -50,6 +54,7 @@ export class NetConfigurator {
   private readonly netns: string | undefined;
   private readonly log: (line: string) => void;
   private readonly run: CommandRunner;
+  private readonly onChange: () => void;
   private recorded: NetChange[] = [];
   // Operations run one at a time so journal order always matches the order changes were made.
   private queue: Promise<unknown> = Promise.resolve();
@@ -60,6 +65,7 @@ export class NetConfigurator {
     this.netns = opts.netns;
     this.log = opts.log ?? (() => {});
     this.run = opts.run ?? runCommand;
+    this.onChange = opts.onChange ?? (() => {});
   }
 
   /** Changes made by this configurator that are still in effect, oldest first. */
@@ -71,6 +77,23 @@ export class NetConfigurator {
     checkInterfaceName(dev);
     const cidr = `${checkIPv4(address)}/${checkPrefixLength(prefixLength)}`;
     await this.exclusive(() => this.apply({ kind: 'link-address', dev, cidr }, () => this.ip(['addr', 'add', cidr, 'dev', dev])));
+  }
+
+  /**
+   * Moves dev from one address to another in place (a reconnect that got a new lease): the new one is
+   * added before the old one goes, so the device always has an address and keeps its routes (the
+   * kernel drops a device's IPv4 routes with its last address). Needs promote_secondaries on dev when
+   * both are in one subnet (see bringUp in the engine), else the old primary takes the new one along.
+   */
+  async replaceAddress(dev: string, oldAddress: string, newAddress: string, prefixLength: number): Promise<void> {
+    checkInterfaceName(dev);
+    const oldCidr = `${checkIPv4(oldAddress)}/${checkPrefixLength(prefixLength)}`;
+    const newCidr = `${checkIPv4(newAddress)}/${prefixLength}`;
+    if (oldCidr === newCidr) return;
+    await this.exclusive(async () => {
+      await this.apply({ kind: 'link-address', dev, cidr: newCidr }, () => this.ip(['addr', 'add', newCidr, 'dev', dev]));
+      await this.undoWhereNow((c) => c.kind === 'link-address' && c.dev === dev && c.cidr === oldCidr);
+    });
   }
 
   async setMtu(dev: string, mtu: number): Promise<void> {
@@ -155,6 +178,33 @@ export class NetConfigurator {
     });
   }
 
+  /**
+   * The client's leak guard (netconfig/guard-table.ts): loads the table for spec, replacing the one in
+   * place atomically; journalled once, like the NAT table.
+   */
+  async setGuard(spec: GuardSpec): Promise<void> {
+    const ruleset = guardRuleset(spec);
+    await this.exclusive(async () => {
+      const load = async (): Promise<void> => void (await this.run('nft', ['-f', '-'], this.opts({ input: ruleset })));
+      if (this.recorded.some(isGuardTable)) {
+        await load();
+        this.onChange();
+      } else {
+        await this.apply({ kind: 'nft-table', ...GUARD_TABLE }, load);
+      }
+    });
+  }
+
+  /** Removes the guard table (also one a killed run left in the journal). */
+  async removeGuard(): Promise<UndoReport> {
+    return this.exclusive(() => this.undoWhereNow(isGuardTable));
+  }
+
+  /** Undoes everything but the guard table: a tunnel going down while the kill switch stays. */
+  async undoTunnel(): Promise<UndoReport> {
+    return this.exclusive(() => this.undoWhereNow((c) => !isGuardTable(c)));
+  }
+
   /** Sets a sysctl, recording its previous value (nothing is recorded if it already has this value). */
   async setSysctl(key: string, value: string): Promise<void> {
     checkSysctlKey(key);
@@ -168,26 +218,7 @@ export class NetConfigurator {
    * whose object is already gone (e.g. a route removed with its device) counts as undone.
    */
   async undoAll(): Promise<UndoReport> {
-    return this.exclusive(async () => {
-      const { entries, skipped, tornTail } = await this.journal.read();
-      if (tornTail) this.log('journal: ignored an incomplete last line (interrupted write)');
-      for (const s of skipped) this.log(`journal: ignored line ${s.line}: ${s.reason}`);
-      const report: UndoReport = { undone: [], failed: [], skippedLines: skipped.length };
-      for (const change of [...entries].reverse()) {
-        try {
-          const gone = await this.undoOne(change);
-          this.log(`undone: ${describeChange(change)}${gone ? ' (already gone)' : ''}`);
-          report.undone.push(change);
-        } catch (e) {
-          const error = e instanceof Error ? e.message : String(e);
-          this.log(`undo failed: ${describeChange(change)}: ${error}`);
-          report.failed.push({ change, error });
-        }
-      }
-      await this.journal.clear();
-      this.recorded = [];
-      return report;
-    });
+    return this.exclusive(() => this.undoWhereNow(() => true));
   }
 
   /** Crash recovery: undoes what a journal left by an earlier (killed) process lists. Run before anything else. */
@@ -196,6 +227,35 @@ export class NetConfigurator {
   }
 
   // ---- internals ----
+
+  /**
+   * Undoes the journal's changes that match, newest first, and forgets them; the journal file goes
+   * once nothing is left in it. A failed undo is logged, reported and forgotten too.
+   */
+  private async undoWhereNow(matches: (change: NetChange) => boolean): Promise<UndoReport> {
+    const { records, skipped, tornTail } = await this.journal.read();
+    if (tornTail) this.log('journal: ignored an incomplete last line (interrupted write)');
+    for (const s of skipped) this.log(`journal: ignored line ${s.line}: ${s.reason}`);
+    const report: UndoReport = { undone: [], failed: [], skippedLines: skipped.length };
+    const chosen = records.filter((r) => matches(r.change));
+    const kept = records.length - chosen.length;
+    for (const { id, change } of [...chosen].reverse()) {
+      try {
+        const gone = await this.undoOne(change);
+        this.log(`undone: ${describeChange(change)}${gone ? ' (already gone)' : ''}`);
+        report.undone.push(change);
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        this.log(`undo failed: ${describeChange(change)}: ${error}`);
+        report.failed.push({ change, error });
+      }
+      if (kept > 0) await this.journal.cancel(id);
+    }
+    if (kept === 0) await this.journal.clear();
+    this.recorded = this.recorded.filter((c) => !matches(c));
+    if (chosen.length > 0) this.onChange();
+    return report;
+  }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.queue.then(fn, fn);
@@ -224,6 +284,7 @@ export class NetConfigurator {
       throw e;
     }
     this.log(`changed: ${describeChange(change)}`);
+    this.onChange();
   }
 
   private async addRouteNow(dest: string, dev: string): Promise<void> {

@@ -52,7 +52,7 @@ class RecordingNet {
   async setUp(dev: string) { this.calls.push(`up ${dev}`); }
   async addDefaultRoute(dev: string) { this.calls.push(`default ${dev}`); }
   async setDns(dev: string, servers: string[]) { this.calls.push(`dns ${dev} ${servers.join(',')}`); }
-  async undoAll() { this.calls.push('undo'); }
+  async undoTunnel() { this.calls.push('undo'); }
 }
 
 function startClient(port: number, overrides: Partial<TunnelProfile> = {}) {

@@ -4,7 +4,7 @@
 import { unlinkSync } from 'node:fs';
 import net from 'node:net';
 import {
-  HELPER_PROTOCOL_VERSION, HelperProtocolError, type HelperCommand, type HelperEvent, type HelperRequest, type HelperStatus,
+  type GuardStatus, HELPER_PROTOCOL_VERSION, HelperProtocolError, type HelperCommand, type HelperEvent, type HelperRequest, type HelperStatus,
   type TunnelStatsSnapshot, parseHelperRequest,
 } from '../../contract/helper-api';
 import { IDLE, type LeaseInfo, type TunnelState } from '../../contract/tunnel-state';
@@ -32,6 +32,7 @@ export class FakeHelper {
   state: TunnelState = IDLE;
   profileName: string | null = null;
   changes: string[] = [];
+  guard: GuardStatus = { mode: 'on', allowLan: false, active: false, blocking: false };
 
   private constructor(private readonly server: net.Server, private readonly opts: FakeHelperOptions) {}
 
@@ -47,7 +48,7 @@ export class FakeHelper {
   }
 
   status(): HelperStatus {
-    return { state: this.state, profileName: this.profileName, stats: stats(), changes: this.changes };
+    return { state: this.state, profileName: this.profileName, stats: stats(), changes: this.changes, guard: this.guard };
   }
 
   /** Sends an event to every connection that subscribed. */
@@ -129,12 +130,16 @@ export class FakeHelper {
         return { ok: true, value: this.status() };
       case 'connect':
         // Like the real helper: answer "connecting" at once, report progress as events.
-        this.state = { kind: 'connecting', server: req.profile.server, phase: 'resolving', attempt: 1, serverAddress: null };
+        this.state = { kind: 'connecting', server: req.profile.server, phase: 'resolving', attempt: 1, serverAddress: null, onLoss: 'reconnect', held: null };
+        this.guard = { ...this.guard, mode: req.killSwitch, allowLan: req.allowLan };
         this.profileName = req.profile.name;
         return { ok: true, value: this.status() };
       case 'disconnect':
         this.state = IDLE;
         this.changes = [];
+        return { ok: true, value: this.status() };
+      case 'setKillSwitch':
+        this.guard = { mode: req.killSwitch, allowLan: req.allowLan, active: req.killSwitch === 'lockdown', blocking: req.killSwitch === 'lockdown' };
         return { ok: true, value: this.status() };
       case 'shutdown':
         return { ok: true, value: null };

@@ -178,7 +178,7 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     await button().click();
     await waitForText(button(), /^Connecting…Click to cancel/, 'connecting');
     const connecting = (phase: 'resolving' | 'tcp' | 'awaiting-ip', attempt = 1): TunnelState =>
-      ({ kind: 'connecting', server: SERVER, phase, attempt, serverAddress: phase === 'resolving' ? null : SERVER });
+      ({ kind: 'connecting', server: SERVER, phase, attempt, serverAddress: phase === 'resolving' ? null : SERVER, onLoss: 'reconnect', held: null });
     fake.setState(connecting('resolving'), 'Office');
     await waitForText(detail(), /^looking up the server name$/, 'resolving');
     fake.setState(connecting('tcp'), 'Office');
@@ -198,7 +198,7 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     await button().click();
     await waitForText(button(), /^Connecting/, 'connecting');
     fake.changes = ['address 10.8.0.2/24 on 4over6', '4over6 brought up', 'route 0.0.0.0/1 via 4over6', 'route 128.0.0.0/1 via 4over6', 'systemd-resolved DNS on 4over6'];
-    fake.setState({ kind: 'connected', server: SERVER, serverAddress: SERVER, lease: FAKE_LEASE, sinceMs: Date.now() - 3_723_000, attempt: 1 }, 'Office');
+    fake.setState({ kind: 'connected', server: SERVER, serverAddress: SERVER, lease: FAKE_LEASE, sinceMs: Date.now() - 3_723_000, attempt: 1, onLoss: 'reconnect', previousAddress: null }, 'Office');
     await waitForText(button(), /^ConnectedClick to disconnect/, 'connected');
     await waitForText(page.getByTestId('changes'), /systemd-resolved DNS on 4over6/, 'the changes list');
     const since = await page.getByTestId('connected-for').textContent() ?? '';
@@ -227,7 +227,7 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
   });
 
   test('reconnecting: attempt, a countdown and the reason', async () => {
-    fake.setState({ kind: 'reconnecting', server: SERVER, attempt: 2, retryInMs: 8000, lastFailure: { reason: 'heartbeat-lost', message: 'no heartbeat for 60 s' } }, 'Office');
+    fake.setState({ kind: 'reconnecting', server: SERVER, serverAddress: 'fd00::1', held: FAKE_LEASE, attempt: 2, retryInMs: 8000, lastFailure: { reason: 'heartbeat-lost', message: 'no heartbeat for 60 s' } }, 'Office');
     await waitForText(button(), /^Reconnecting…Click to stop/, 'reconnecting');
     const first = await waitForText(detail(), /^attempt 3, retry in [78] s$/, 'the countdown');
     await waitForText(detail(), /^attempt 3, retry in [56] s$/, 'the countdown moving', 4000);
