@@ -81,6 +81,11 @@ function ipv4Checksum(bytes: Buffer): number {
   return ~sum & 0xffff;
 }
 
+test('a UUID of the wrong size is refused', () => {
+  assert.throws(() => new FrameCipher(Buffer.alloc(15)), /UUID must be 16 bytes, got 15/);
+  assert.throws(() => new FrameCipher(Buffer.alloc(17)), RangeError);
+});
+
 test('sealing uses a fresh random nonce per frame', () => {
   const cipher = new FrameCipher(parseUuid(UUID));
   const a = cipher.seal(HEARTBEAT_FRAME);
@@ -117,10 +122,62 @@ test('a frame sealed with other additional data does not open', async () => {
   assert.deepEqual(new FrameCipher(parseUuid(UUID)).open(Buffer.concat([NONCE_0_23, ct])), HEARTBEAT_FRAME);
 });
 
-test('an inner length that disagrees with the decrypted size is malformed', () => {
+test('an inner length that disagrees with the decrypted size is malformed, either way', () => {
   const cipher = new FrameCipher(parseUuid(UUID));
-  const lying = Buffer.from('0900000068', 'hex'); // says 9 bytes, holds 5
-  assert.throws(() => cipher.open(cipher.seal(lying).subarray(5)), MalformedFrameError);
+  for (const [what, inner] of [
+    ['says 9 bytes, holds 5', hex('0900000068')],
+    ['says 5 bytes, holds 9', hex('0500000068 00000000')],
+    ['says 4 bytes, holds 5', hex('0400000068')],
+    ['says 6 bytes, holds 5', hex('0600000068')],
+    ['says 0 bytes, holds 5', hex('0000000068')],
+    ['says 16,777,221 bytes (the high byte set), holds 5', hex('05000001 68')],
+  ] as const) {
+    assert.throws(() => cipher.open(cipher.seal(inner).subarray(5)), MalformedFrameError, what);
+  }
+  // The exact size opens, and into a caller's buffer too.
+  const out = Buffer.alloc(64, 0xee);
+  const opened = cipher.open(cipher.seal(hex('0700000066 abcd')).subarray(5), out);
+  assert.deepEqual(opened, hex('0700000066 abcd'));
+  assert.equal(opened.buffer, out.buffer, 'written into the buffer given');
+  assert.throws(() => cipher.open(cipher.seal(hex('0700000066 abcd')).subarray(5), Buffer.alloc(6)), RangeError);
+});
+
+test('nonces: 10,000 frames sealed by two ciphers (one shared pool) never repeat a nonce', () => {
+  // The pool is refilled every 128 nonces: a refill that stopped drawing new randomness would
+  // repeat nonces after the first block, a confidentiality break for XChaCha20-Poly1305.
+  const a = new FrameCipher(parseUuid(UUID));
+  const b = new FrameCipher(parseUuid('bbde0d1c-083b-4f20-9cce-799367ba1a5b'));
+  const seen = new Set<string>();
+  const prefixes = new Set<string>();
+  for (let i = 0; i < 10_000; i++) {
+    const frame = (i % 2 ? a : b).seal(HEARTBEAT_FRAME);
+    const nonce = frame.subarray(5, 29).toString('hex');
+    seen.add(nonce);
+    prefixes.add(nonce.slice(0, 32)); // the 16 bytes that complete the key
+  }
+  assert.equal(seen.size, 10_000);
+  assert.equal(prefixes.size, 10_000);
+});
+
+test('the nonce source fills each frame\'s own nonce, and its first 16 bytes complete the key', () => {
+  let n = 0;
+  const counter = (nonce: Buffer) => {
+    nonce.fill(0);
+    nonce.writeUInt32BE(++n, 20);
+  };
+  const cipher = new FrameCipher(parseUuid(UUID), counter);
+  const one = cipher.seal(HEARTBEAT_FRAME);
+  const two = cipher.seal(HEARTBEAT_FRAME);
+  assert.equal(one.readUInt32BE(5 + 20), 1);
+  assert.equal(two.readUInt32BE(5 + 20), 2);
+  assert.deepEqual(new FrameCipher(parseUuid(UUID)).open(two.subarray(5)), HEARTBEAT_FRAME);
+  // sealInto writes the same frame at an offset, leaves the bytes around it, and says how many it wrote.
+  n = 1;
+  const dst = Buffer.alloc(100, 0xaa);
+  assert.equal(cipher.sealInto(dst, 7, HEARTBEAT_FRAME), two.length);
+  assert.deepEqual(dst.subarray(7, 7 + two.length), two);
+  assert.ok(dst.subarray(0, 7).every((b) => b === 0xaa) && dst.subarray(7 + two.length).every((b) => b === 0xaa));
+  assert.equal(FrameCipher.sealedBytes(5), 50);
 });
 
 test('an inner frame over 2008 bytes is refused, 2008 fits a legacy-sized frame', () => {

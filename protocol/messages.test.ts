@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hex } from '../test/support/hex';
 import { FrameReader, MessageType } from './frame';
-import { HEARTBEAT_FRAME, IP_REQUEST_FRAME, IpResponseError, UNSUPPORTED_FRAME, encodeIpResponse, parseIpResponse } from './messages';
+import { HEARTBEAT_FRAME, IP_REQUEST_FRAME, IpResponseError, UNSUPPORTED_FRAME, encodeDataDown, encodeDataUp, encodeIpResponse, parseIpResponse } from './messages';
 
 const RESPONSE_TEXT = '198.18.0.7 0.0.0.0 198.18.0.1 198.18.0.53 198.18.0.54';
 
@@ -57,4 +57,45 @@ test('rejects bad responses naming the field', () => {
   assert.equal(field('198.18.0.7 0.0.0.0 198.18.0.1 1.2.3.4 01.2.3.4x'), 'dns3');
   assert.equal(field('0.0.0.0 0.0.0.0 198.18.0.1'), 'address');
   assert.equal(field('198.18.0.7 0.0.0.0 198.18.0.1\u00ff'), 'text');
+});
+
+test('every field is checked as a dotted-quad IPv4 address, and the error names it', () => {
+  const good = ['198.18.0.7', '0.0.0.0', '198.18.0.1', '198.18.0.53', '198.18.0.54'];
+  const names = ['address', 'route', 'dns1', 'dns2', 'dns3'];
+  const bad = ['198.18.0.256', '256.18.0.1', '198.18.0', '198.18.0.1.2', '198.18.0.01', '0x7f.0.0.1', '1e2.0.0.1',
+    '-1.18.0.1', '198.18.0.1/24', '::1', 'fd00::1', '3323068417', 'a.b.c.d', '198.18.0.1:53', '198,18,0,1'];
+  for (let i = 0; i < 5; i++) {
+    for (const value of bad) {
+      const fields = [...good];
+      fields[i] = value;
+      assert.throws(() => parseIpResponse(Buffer.from(fields.join(' '))), (err: unknown) => {
+        assert.ok(err instanceof IpResponseError, `${value} as ${names[i]}`);
+        assert.equal(err.field, names[i], `${value} as ${names[i]}`);
+        assert.equal(err.code, 'IP_RESPONSE_INVALID');
+        assert.match(err.message, new RegExp(`field ${names[i]} is not an IPv4 address: "${value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}"`));
+        return true;
+      });
+    }
+  }
+  // Each field's value lands where it belongs.
+  assert.deepEqual(parseIpResponse(Buffer.from(good.join(' '))), { address: '198.18.0.7', route: '0.0.0.0', dns: good.slice(2) });
+});
+
+test('an IP response error says what was wrong in words a log reader understands', () => {
+  assert.throws(() => parseIpResponse(Buffer.from('0.0.0.0 0.0.0.0 198.18.0.1')), /offers no address \(0\.0\.0\.0\)/);
+  assert.throws(() => parseIpResponse(Buffer.from('198.18.0.7 0.0.0.0')), /has 2 fields, expected 3 to 5 \(address, route, DNS\): "198\.18\.0\.7 0\.0\.0\.0"/);
+  assert.throws(() => parseIpResponse(Buffer.from([0x31, 0x00, 0x32])), /not ASCII text/);
+  assert.throws(() => parseIpResponse(Buffer.from(`1 2 3 4 5 6 ${'x'.repeat(200)}`)), (err: Error) => err.message.length < 200);
+  // Only the payload's own bytes are read, not the rest of the buffer it sits in.
+  const wire = Buffer.from('XX198.18.0.7 0.0.0.0 198.18.0.1YY');
+  assert.equal(parseIpResponse(wire.subarray(2, wire.length - 2)).address, '198.18.0.7');
+});
+
+test('the encoder refuses what is not an IPv4 address and keeps at most three DNS servers', () => {
+  assert.throws(() => encodeIpResponse({ address: 'fd00::1', route: '0.0.0.0', dns: [] }), /not an IPv4 address: fd00::1/);
+  assert.throws(() => encodeIpResponse({ address: '198.18.0.7', route: '0.0.0.0', dns: ['198.18.0.300'] }), RangeError);
+  const frame = encodeIpResponse({ address: '198.18.0.7', route: '0.0.0.0', dns: ['198.18.0.1', '198.18.0.2', '198.18.0.3', '198.18.0.4'] });
+  assert.equal(frame.subarray(5).toString(), '198.18.0.7 0.0.0.0 198.18.0.1 198.18.0.2 198.18.0.3');
+  assert.deepEqual(encodeDataUp(hex('4500')), hex('0700000066 4500'));
+  assert.deepEqual(encodeDataDown(hex('4500')), hex('0700000067 4500'));
 });
