@@ -19,7 +19,9 @@
 // lift a lockdown, or to block before connecting). The helper does not remember it across its own
 // restarts: an app that wants lockdown to persist sends setKillSwitch when it starts.
 // Anything else (unknown command, bad field, oversized line, not JSON) gets an error response (id
-// null when it could not be read) and the connection stays usable.
+// null when it could not be read) and the connection stays usable; before hello, only a few such
+// lines are answered before the helper closes the connection. The helper reads a bounded number of
+// requests ahead and stops reading while a client leaves its answers unread.
 import { isCanonicalUuid, isServerHost } from '../protocol/names';
 import { z } from 'zod';
 import type { TunnelState } from './tunnel-state';

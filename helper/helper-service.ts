@@ -9,8 +9,11 @@ import {
 } from '../contract/helper-api';
 import { emptyStats } from '../contract/stats';
 import { IDLE, type TunnelState } from '../contract/tunnel-state';
-import type { Logger } from '../log/logger';
+import { type Logger, RateLimitedLog } from '../log/logger';
 import type { TunnelEngine, TunnelStats } from './tunnel-engine';
+
+/** Stands, in a connection's queue, for a line that was too long to keep. */
+const OVERSIZED_LINE = Symbol('oversized line');
 
 export interface PeerCredentials {
   pid: number;
@@ -45,16 +48,30 @@ export interface KillSwitchControl {
   status(): GuardStatus;
 }
 
+/** Requests read ahead per connection; at this many, reading pauses until the helper catches up. */
+export const MAX_QUEUED_REQUESTS = 16;
+/** Unreadable or out-of-order lines a connection may send before hello; one more and it is closed. */
+export const MAX_BAD_LINES_BEFORE_HELLO = 3;
+/** Replies and events buffered for a peer that does not read: past this, no more of its requests are served. */
+const MAX_UNREAD_REPLY_BYTES = 256 * 1024;
+/** Events are skipped for a subscriber that has this much unread. */
+const MAX_UNREAD_EVENT_BYTES = 1024 * 1024;
+
 interface Connection {
   socket: net.Socket;
   peer: PeerCredentials;
   authenticated: boolean;
   subscribed: boolean;
-  buffered: string;
+  /** Complete lines read and not yet handled, oldest first (at most MAX_QUEUED_REQUESTS). */
+  lines: Array<string | typeof OVERSIZED_LINE>;
+  /** Text read after the last complete line taken into `lines` (may hold further lines while paused). */
+  rest: string;
   /** Dropping the rest of an oversized line. */
   discarding: boolean;
-  /** Requests are answered in order: each waits for the one before. */
-  queue: Promise<void>;
+  /** A request is being handled: requests are answered one after another, in order. */
+  serving: boolean;
+  badLinesBeforeHello: number;
+  closed: boolean;
 }
 
 export class HelperService {
@@ -67,7 +84,12 @@ export class HelperService {
   private everAuthenticated = false;
   private lastSystemText = '';
 
-  constructor(private readonly opts: HelperServiceOptions) {}
+  /** Lines any local process can trigger (refusals, bad input) are logged at most once a second each. */
+  private readonly limited: RateLimitedLog;
+
+  constructor(private readonly opts: HelperServiceOptions) {
+    this.limited = new RateLimitedLog((msg) => opts.log.warn(msg), 1000);
+  }
 
   /** Forwards a log line to subscribers (the helper's logger calls this). */
   publishLog(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
@@ -79,20 +101,29 @@ export class HelperService {
     try {
       peer = this.opts.peerOf(socket);
     } catch (err) {
-      this.opts.log.warn(`refused a connection: cannot read its credentials (${(err as Error).message})`);
+      this.limited.event('no-credentials', `refused a connection: cannot read its credentials (${(err as Error).message})`);
       socket.destroy();
       return;
     }
     const refusal = this.opts.authorize(peer);
     if (refusal !== null) {
-      this.opts.log.warn(`refused a connection from uid ${peer.uid} (pid ${peer.pid}): ${refusal}`);
+      this.limited.event(`refused:${peer.uid}`, `refused a connection from uid ${peer.uid} (pid ${peer.pid}): ${refusal}`);
       socket.destroy();
       return;
     }
-    const c: Connection = { socket, peer, authenticated: false, subscribed: false, buffered: '', discarding: false, queue: Promise.resolve() };
+    const c: Connection = {
+      socket, peer, authenticated: false, subscribed: false, lines: [], rest: '', discarding: false, serving: false,
+      badLinesBeforeHello: 0, closed: false,
+    };
     this.connections.add(c);
     socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.onData(c, chunk));
+    socket.on('data', (chunk: string) => {
+      if (c.closed) return; // closing: what it still sends is dropped
+      c.rest += chunk;
+      this.takeLines(c);
+      void this.serve(c);
+    });
+    socket.on('drain', () => void this.serve(c));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClosed(c));
   }
@@ -123,57 +154,105 @@ export class HelperService {
 
   // ---- input ---------------------------------------------------------------------------------------
 
-  private onData(c: Connection, chunk: string): void {
-    let text = c.buffered + chunk;
-    c.buffered = '';
+  /**
+   * Moves complete lines from `rest` into the queue, up to MAX_QUEUED_REQUESTS; at the cap, stops
+   * reading the socket, so a peer that writes faster than we answer fills its own socket buffer
+   * (bounded by the kernel), not our memory.
+   */
+  private takeLines(c: Connection): void {
     let newline: number;
-    while ((newline = text.indexOf('\n')) >= 0) {
-      const line = text.slice(0, newline);
-      text = text.slice(newline + 1);
+    while (c.lines.length < MAX_QUEUED_REQUESTS && (newline = c.rest.indexOf('\n')) >= 0) {
+      const line = c.rest.slice(0, newline);
+      c.rest = c.rest.slice(newline + 1);
       if (c.discarding) {
         c.discarding = false; // the end of an oversized line: drop it
         continue;
       }
-      if (Buffer.byteLength(line) > HELPER_MAX_MESSAGE_BYTES) {
-        this.reply(c, null, { code: 'BAD_REQUEST', message: `message longer than ${HELPER_MAX_MESSAGE_BYTES} bytes` });
-        continue;
-      }
       if (line.trim() === '') continue;
-      this.enqueue(c, line);
+      c.lines.push(line);
     }
-    if (Buffer.byteLength(text) > HELPER_MAX_MESSAGE_BYTES) {
-      if (!c.discarding) this.reply(c, null, { code: 'BAD_REQUEST', message: `message longer than ${HELPER_MAX_MESSAGE_BYTES} bytes` });
+    if (c.lines.length < MAX_QUEUED_REQUESTS && Buffer.byteLength(c.rest) > HELPER_MAX_MESSAGE_BYTES) {
+      // One line longer than any request: answer once, then skip to its end.
+      if (!c.discarding) c.lines.push(OVERSIZED_LINE);
       c.discarding = true;
-      text = '';
+      c.rest = '';
     }
-    c.buffered = c.discarding ? '' : text;
+    if (c.lines.length >= MAX_QUEUED_REQUESTS || c.socket.writableLength > MAX_UNREAD_REPLY_BYTES) c.socket.pause();
   }
 
-  private enqueue(c: Connection, line: string): void {
-    c.queue = c.queue.then(() => this.handleLine(c, line)).catch((err: Error) => {
-      this.opts.log.error(`internal error handling a request: ${err.stack ?? err.message}`);
-      this.reply(c, null, { code: 'INTERNAL', message: 'internal error; see the helper log' });
-    });
+  /**
+   * Answers queued requests one at a time, in order. Between two requests it yields to the event loop,
+   * so the tunnel's packets and other clients are served whatever this peer sends; it stops while the
+   * peer leaves our replies unread, and reading resumes once the queue has room again.
+   */
+  private async serve(c: Connection): Promise<void> {
+    if (c.serving) return;
+    c.serving = true;
+    try {
+      while (!c.closed && c.socket.writableLength <= MAX_UNREAD_REPLY_BYTES) {
+        const line = c.lines.shift();
+        if (line === undefined) break;
+        await this.handleLine(c, line).catch((err: Error) => {
+          this.opts.log.error(`internal error handling a request: ${err.stack ?? err.message}`);
+          this.reply(c, null, { code: 'INTERNAL', message: 'internal error; see the helper log' });
+        });
+        this.takeLines(c);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      c.serving = false;
+    }
+    if (!c.closed && c.lines.length < MAX_QUEUED_REQUESTS && c.socket.writableLength <= MAX_UNREAD_REPLY_BYTES) {
+      c.socket.resume();
+    }
   }
 
-  private async handleLine(c: Connection, line: string): Promise<void> {
+  /** Before hello, a peer gets a few mistakes (a client of another version); then it is closed. */
+  private rejectBeforeHello(c: Connection, id: number | null, error: HelperErrorInfo): void {
+    this.reply(c, id, error);
+    c.badLinesBeforeHello++;
+    if (c.badLinesBeforeHello >= MAX_BAD_LINES_BEFORE_HELLO) {
+      this.limited.event(`bad-before-hello:${c.peer.uid}`, `closed a connection from uid ${c.peer.uid} (pid ${c.peer.pid}): ${c.badLinesBeforeHello} bad lines before hello`);
+      this.close(c);
+    }
+  }
+
+  /** Ends a connection after what was written to it; a peer that does not read it loses it after 2 s. */
+  private close(c: Connection): void {
+    c.closed = true;
+    c.lines.length = 0;
+    c.rest = '';
+    const timer = setTimeout(() => c.socket.destroy(), 2000);
+    c.socket.once('close', () => clearTimeout(timer));
+    c.socket.end(() => c.socket.destroy());
+    c.socket.resume(); // read and drop until then
+  }
+
+  private async handleLine(c: Connection, line: string | typeof OVERSIZED_LINE): Promise<void> {
+    if (line === OVERSIZED_LINE) {
+      const error: HelperErrorInfo = { code: 'BAD_REQUEST', message: `message longer than ${HELPER_MAX_MESSAGE_BYTES} bytes` };
+      if (c.authenticated) this.reply(c, null, error);
+      else this.rejectBeforeHello(c, null, error);
+      return;
+    }
     let request: HelperRequest;
     try {
       request = parseHelperRequest(line);
     } catch (err) {
       if (!(err instanceof HelperProtocolError)) throw err;
-      this.reply(c, err.requestId, { code: err.code, message: err.message });
+      if (c.authenticated) this.reply(c, err.requestId, { code: err.code, message: err.message });
+      else this.rejectBeforeHello(c, err.requestId, { code: err.code, message: err.message });
       return;
     }
     if (!c.authenticated) {
       if (request.cmd !== 'hello') {
-        this.reply(c, request.id, { code: 'NOT_AUTHENTICATED', message: 'send hello first' });
+        this.rejectBeforeHello(c, request.id, { code: 'NOT_AUTHENTICATED', message: 'send hello first' });
         return;
       }
       if (this.opts.mode === 'spawned' && request.token !== this.opts.token) {
-        this.opts.log.warn(`refused uid ${c.peer.uid} (pid ${c.peer.pid}): wrong token`);
+        this.limited.event(`wrong-token:${c.peer.uid}`, `refused uid ${c.peer.uid} (pid ${c.peer.pid}): wrong token`);
         this.reply(c, request.id, { code: 'NOT_AUTHENTICATED', message: 'wrong token' });
-        c.socket.end();
+        this.close(c);
         return;
       }
       c.authenticated = true;
@@ -255,18 +334,21 @@ export class HelperService {
 
   private reply(c: Connection, id: number | null, error: HelperErrorInfo | null, value: unknown = null): void {
     const message = error ? { id, ok: false, error } : { id, ok: true, value };
-    if (!c.socket.destroyed) c.socket.write(JSON.stringify(message) + '\n');
+    // Written even past the socket's high-water mark: serve() stops taking requests until it drains.
+    if (!c.socket.destroyed && c.socket.writable) c.socket.write(JSON.stringify(message) + '\n');
   }
 
   private broadcast(event: HelperEvent): void {
     const line = JSON.stringify(event) + '\n';
     for (const c of this.connections) {
       // A subscriber that stops reading must not make the helper buffer without bound.
-      if (c.subscribed && c.authenticated && !c.socket.destroyed && c.socket.writableLength < 1024 * 1024) c.socket.write(line);
+      if (c.subscribed && c.authenticated && !c.socket.destroyed && c.socket.writableLength < MAX_UNREAD_EVENT_BYTES) c.socket.write(line);
     }
   }
 
   private onClosed(c: Connection): void {
+    c.closed = true;
+    c.lines.length = 0;
     this.connections.delete(c);
     if (this.opts.mode !== 'spawned' || !this.everAuthenticated || !this.opts.onAppGone) return;
     if ([...this.connections].some((x) => x.authenticated)) return;
