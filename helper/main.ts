@@ -109,12 +109,17 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   // Through pkexec a user (an admin, per our polkit policy) chooses our argv: options that pick files
-  // or who may drive us are for root's own use (tests, the demo), never for a pkexec'd helper.
+  // or who may drive us are for root's own use (tests, the demo), never for a pkexec'd helper. Such a
+  // helper serves its invoking user only: spawned mode, that user's own socket.
   const pkexecUid = process.env.PKEXEC_UID;
   if (pkexecUid !== undefined && pkexecUid !== '0') {
-    const rootOnly = (['allowUid', 'journal', 'resolvConf', 'socket'] as const).filter((k) => program.getOptionValueSource(k) === 'cli');
+    const rootOnly = (['allowUid', 'group', 'journal', 'resolvConf', 'socket'] as const).filter((k) => program.getOptionValueSource(k) === 'cli');
     if (rootOnly.length > 0) {
       log.error(`through pkexec these options are not accepted: ${rootOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+      return 2;
+    }
+    if (opts.mode !== 'spawned') {
+      log.error(`through pkexec the helper runs only in spawned mode (for the invoking user), not --mode ${opts.mode}`);
       return 2;
     }
   }

@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MAX_BAD_LINES_BEFORE_HELLO } from '../helper/helper-service';
 import { Proc } from './support/proc';
+import { needsRoot, skipUnless } from './support/requirements';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
 
 const DIST = join(__dirname, '..');
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
-const isRoot = process.getuid?.() === 0;
-const skip = !isRoot && (process.env.CI ? false : 'needs root');
+const skip = skipUnless(needsRoot());
 
 /** A raw client of the helper socket: writes what it is told, keeps what it reads as lines. */
 class RawClient {
