@@ -317,6 +317,7 @@ class Bench {
       'dns2: "198.18.0.55"',
       'tun_name: "4o6scale0"',
       `metrics_listen: "127.0.0.1:${METRICS_PORT}"`,
+      `state_dir: "${join(this.dir, 'gateway-state')}"`,
       ...(pk ? [`pk: "${pk}"`] : []),
       '',
     ].join('\n'));

@@ -79,6 +79,7 @@ async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, s
   writeFileSync(config, [
     'listen_address: "::"', 'port: 5555', 'gateway: "198.18.0.1"', 'address_range: "198.18.0.2-198.18.0.250"',
     'netmask: "255.255.255.0"', 'dns0: "198.18.0.53"', 'dns1: "0.0.0.0"', 'dns2: "0.0.0.0"', 'tun_name: "4o6s0"',
+    `state_dir: "${join(dir, 'gateway-state')}"`,
     ...(encrypted ? [`pk: "${UUID}"`] : []),
   ].join('\n') + '\n');
   const server = new Proc(net.spawn(net.server, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config]), 'our server');

@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   writeFileSync(config, [
     'listen_address: "::"', `port: ${PORT}`, 'gateway: "198.18.0.1"', 'address_range: "198.18.0.2-198.18.0.250"',
     'netmask: "255.255.255.0"', 'dns0: "198.18.0.53"', 'dns1: "198.18.0.54"', 'dns2: "0.0.0.0"', `pk: "${uuid}"`,
-    'tun_name: "4o6demo-gw"', 'metrics_listen: "127.0.0.1:9605"',
+    'tun_name: "4o6demo-gw"', 'metrics_listen: "127.0.0.1:9605"', `state_dir: "${join(STATE_DIR, 'gateway')}"`,
   ].join('\n') + '\n');
   children.push(spawnIn(GW, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config], 'gw'));
   children.push(spawnIn(GW, process.execPath, [join(DIST, 'demo', 'traffic.js'), 'sink', '0.0.0.0', '9000'], 'sink'));

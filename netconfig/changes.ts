@@ -25,7 +25,12 @@ export type NetChange =
   /** systemd-resolved per-link DNS; undone by `resolvectl revert <dev>`. */
   | { kind: 'resolved-dns'; dev: string }
   | { kind: 'nft-table'; family: 'inet' | 'ip'; name: string }
-  | { kind: 'sysctl'; key: string; previous: string };
+  | { kind: 'sysctl'; key: string; previous: string }
+  /**
+   * A (non-persistent) TUN device we opened: the gateway's. It vanishes with the process holding it, so
+   * undo removes nothing; its record marks which changes were made on it (see NetConfigurator.undoAll).
+   */
+  | { kind: 'tun-device'; dev: string };
 
 export type NetChangeKind = NetChange['kind'];
 
@@ -51,6 +56,8 @@ export function describeChange(change: NetChange): string {
         : `nftables table ${change.family} ${change.name}`;
     case 'sysctl':
       return `sysctl ${change.key} changed (was ${change.previous})`;
+    case 'tun-device':
+      return `TUN device ${change.dev}`;
   }
 }
 
@@ -94,6 +101,8 @@ export function parseChange(value: unknown): NetChange {
       return { kind: 'nft-table', family: value.family, name: checkNftTableName(value.name) };
     case 'sysctl':
       return { kind: 'sysctl', key: checkSysctlKey(value.key), previous: checkSysctlValue(value.previous) };
+    case 'tun-device':
+      return { kind: 'tun-device', dev: checkInterfaceName(value.dev) };
     default:
       throw new Error(`unknown change kind ${JSON.stringify(value.kind)}`);
   }

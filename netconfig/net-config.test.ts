@@ -115,7 +115,7 @@ describe('NetConfigurator in a network namespace', { skip }, () => {
       await assert.rejects(net.addAddress('nosuch0', '198.18.9.1', 24), /ip addr add 198\.18\.9\.1\/24 dev nosuch0 failed \(exit \d+\): Cannot find device "nosuch0"/);
       assert.deepEqual(net.changes, []);
       const report = await net.undoAll();
-      assert.deepEqual(report, { undone: [], failed: [], skippedLines: 0 });
+      assert.deepEqual(report, { undone: [], alreadyGone: [], kept: [], failed: [], skippedLines: 0 });
       const after = await state(ns);
       assert.deepEqual(after.addrs, ['198.18.6.1/24']);
       assert.equal(after.up, true);
@@ -295,7 +295,7 @@ describe('NetConfigurator in a network namespace', { skip }, () => {
       assert.deepEqual(await fs.readFile(resolvConf), original);
       await assert.rejects(fs.stat(journalPath), { code: 'ENOENT' });
       // Replaying an empty (already cleared) journal is a no-op.
-      assert.deepEqual(await NetConfigurator.replayJournal(journal, { netns: ns.name }), { undone: [], failed: [], skippedLines: 0 });
+      assert.deepEqual(await NetConfigurator.replayJournal(journal, { netns: ns.name }), { undone: [], alreadyGone: [], kept: [], failed: [], skippedLines: 0 });
     });
   });
 });

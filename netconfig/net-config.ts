@@ -38,6 +38,10 @@ export interface SetDnsOptions {
 export interface UndoReport {
   /** Changes undone, or found already gone, in the order they were undone. */
   undone: NetChange[];
+  /** Those of `undone` that were already gone (e.g. an address that went with its device). */
+  alreadyGone: NetChange[];
+  /** Changes left as they are because their TUN device's name belongs to another device now (see 'tun-device'). */
+  kept: NetChange[];
   /** Changes whose undo failed; they are logged and no longer in the journal. */
   failed: { change: NetChange; error: string }[];
   /** Journal lines that could not be read (see ChangeJournal.read). */
@@ -205,6 +209,23 @@ export class NetConfigurator {
     return this.exclusive(() => this.undoWhereNow((c) => !isGuardTable(c)));
   }
 
+  /**
+   * Records a (non-persistent) TUN device this process has just opened, after the fact because the kernel
+   * picks its name ("%d"); nothing is lost, as the device vanishes with the process that holds it. The
+   * record tells undo which changes were made on it. Close the device before undoAll: undo leaves alone
+   * a device that exists, and everything recorded on it.
+   */
+  async recordTunDevice(dev: string): Promise<void> {
+    checkInterfaceName(dev);
+    await this.exclusive(async () => {
+      const change: NetChange = { kind: 'tun-device', dev };
+      await this.journal.record(change);
+      this.recorded.push(change);
+      this.log(`changed: ${describeChange(change)}`);
+      this.onChange();
+    });
+  }
+
   /** Sets a sysctl, recording its previous value (nothing is recorded if it already has this value). */
   async setSysctl(key: string, value: string): Promise<void> {
     checkSysctlKey(key);
@@ -236,14 +257,29 @@ export class NetConfigurator {
     const { records, skipped, tornTail } = await this.journal.read();
     if (tornTail) this.log('journal: ignored an incomplete last line (interrupted write)');
     for (const s of skipped) this.log(`journal: ignored line ${s.line}: ${s.reason}`);
-    const report: UndoReport = { undone: [], failed: [], skippedLines: skipped.length };
+    const report: UndoReport = { undone: [], alreadyGone: [], kept: [], failed: [], skippedLines: skipped.length };
     const chosen = records.filter((r) => matches(r.change));
     const kept = records.length - chosen.length;
+    // Our TUN devices are never persistent: each vanished with the process that held it. One that exists
+    // again is someone else's (names are reused as soon as they are free), so nothing recorded on it may
+    // be undone: not its address, MTU or sysctls, and not the device.
+    const taken = new Set<string>();
+    for (const { change } of chosen) {
+      if (change.kind === 'tun-device' && (await this.deviceExists(change.dev))) taken.add(change.dev);
+    }
     for (const { id, change } of [...chosen].reverse()) {
+      const dev = deviceOf(change);
+      if (dev !== null && taken.has(dev)) {
+        this.log(`left as is: ${describeChange(change)} (${dev} is another device now)`);
+        report.kept.push(change);
+        if (kept > 0) await this.journal.cancel(id);
+        continue;
+      }
       try {
         const gone = await this.undoOne(change);
         this.log(`undone: ${describeChange(change)}${gone ? ' (already gone)' : ''}`);
         report.undone.push(change);
+        if (gone) report.alreadyGone.push(change);
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
         this.log(`undo failed: ${describeChange(change)}: ${error}`);
@@ -304,6 +340,17 @@ export class NetConfigurator {
     const [link] = JSON.parse(out) as { mtu?: unknown; flags?: unknown }[];
     if (!link || typeof link.mtu !== 'number' || !Array.isArray(link.flags)) throw new Error(`unexpected \`ip -j link show ${dev}\` output`);
     return { mtu: link.mtu, flags: link.flags.map(String) };
+  }
+
+  private async deviceExists(dev: string): Promise<boolean> {
+    try {
+      await this.run('ip', ['link', 'show', 'dev', dev], this.opts());
+      return true;
+    } catch (e) {
+      if (isAlreadyGone(e)) return false;
+      this.log(`cannot tell whether ${dev} exists (${e instanceof Error ? e.message : String(e)}): leaving what is recorded on it`);
+      return true;
+    }
   }
 
   private async resolvedActive(): Promise<boolean> {
@@ -383,6 +430,9 @@ export class NetConfigurator {
         case 'sysctl':
           await this.run('sysctl', ['-w', `${change.key}=${change.previous}`], this.opts());
           break;
+        case 'tun-device':
+          // Reached only when the device is gone (see undoAll); nothing is left to remove.
+          return true;
       }
       return false;
     } catch (e) {
@@ -407,6 +457,24 @@ export class NetConfigurator {
     // No backup: the crash came before the original was moved aside, so the original is still in place.
     if (await pathExists(change.path)) return true;
     throw new Error(`neither ${change.path} nor its backup ${change.backupPath} exists`);
+  }
+}
+
+/** The network device a change was made on, if any (a per-device sysctl counts). */
+function deviceOf(change: NetChange): string | null {
+  switch (change.kind) {
+    case 'link-address':
+    case 'link-up':
+    case 'link-mtu':
+    case 'route':
+    case 'resolved-dns':
+    case 'tun-device':
+      return change.dev;
+    case 'sysctl':
+      return /^net\.ipv[46]\.conf\.([^.]+)\./.exec(change.key)?.[1] ?? null;
+    case 'resolv-conf':
+    case 'nft-table':
+      return null;
   }
 }
 

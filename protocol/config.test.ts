@@ -103,6 +103,9 @@ test('a value of the wrong type is named as such, not as a missing key', () => {
   assert.equal(serverError(set('nat', 'yes')), 'server.yaml: `nat` must be true or false, got "yes"');
   assert.equal(serverError(set('gateway', '')), 'server.yaml: `gateway` must be a dotted IPv4 address like 198.51.100.1, got an empty value');
   assert.equal(serverError(set('log_level', 'loud')), 'server.yaml: `log_level` must be one of debug, info, warn, error, got "loud"');
+  assert.equal(serverError(set('tun_name', '"4o6%d%d"')),
+    'server.yaml: `tun_name` must be a network interface name (1-15 letters, digits, "_", ".", ":" or "-", and at most one "%d"), got "4o6%d%d"');
+  assert.equal(parseServerConfig(set('tun_name', '"4o6s%d"')(SERVER)).config.tunName, '4o6s%d');
   assert.equal(serverError(set('mtu', '9000')), 'server.yaml: `mtu` must be a whole number 576-2003, got the number 9000');
 });
 

@@ -87,6 +87,10 @@ function intIn(min: number, max: number) {
 
 const IFNAME_WHAT = 'a network interface name (1-15 letters, digits, "_", ".", ":" or "-")';
 const interfaceName = z.string({ error: mustBe(IFNAME_WHAT) }).regex(/^[A-Za-z0-9_.:-]{1,15}$/, { error: mustBe(IFNAME_WHAT) });
+/** The gateway's TUN name may hold one "%d" for the kernel to fill in with the first free number. */
+const TUN_PATTERN_WHAT = 'a network interface name (1-15 letters, digits, "_", ".", ":" or "-", and at most one "%d")';
+const tunNamePattern = z.string({ error: mustBe(TUN_PATTERN_WHAT) })
+  .regex(/^(?=.{1,15}$)[A-Za-z0-9_.:-]*(?:%d)?[A-Za-z0-9_.:-]*$/, { error: mustBe(TUN_PATTERN_WHAT) });
 
 const HOST_WHAT = 'an IPv6 address or a host name';
 const hostName = textField(HOST_WHAT).refine((h) => isServerHost(h.replace(/^\[|\]$/g, '')), { error: mustBe(HOST_WHAT) })
@@ -118,7 +122,7 @@ const serverSchema = z.object({
   require_encryption: boolean.default(true),
   nat: boolean.default(false),
   nat_interface: interfaceName.optional(),
-  tun_name: interfaceName.default('4over6srv%d'),
+  tun_name: tunNamePattern.default('4over6srv%d'),
   mtu: intIn(576, 2003).default(1500),
   tun_offload: boolean.default(true),
   heartbeat_interval: intIn(1, 3600).default(20),

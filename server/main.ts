@@ -1,81 +1,104 @@
 #!/usr/bin/env node
-// 4over6-server: the gateway process. Reads the (legacy) server_config.yaml, creates and configures the
-// TUN device, optional NAT, serves clients until SIGINT/SIGTERM, then removes everything it added.
+// 4over6-server: the gateway process. Reads the (legacy) server_config.yaml, undoes what a killed run left
+// (its journal in state_dir), creates and configures the TUN device and optional NAT, serves clients until
+// SIGINT/SIGTERM, then removes everything it added. `--cleanup` only does the undoing.
+import type http from 'node:http';
 import { Command } from 'commander';
-import ipaddr from 'ipaddr.js';
-import { exitWith, packageVersion, readUserFile } from '../log/cli-exit';
+import { exitWith, packageVersion, readUserFile, UsageError } from '../log/cli-exit';
 import { createLogger } from '../log/logger';
-import { NetConfigurator } from '../netconfig/net-config';
-import { TunDevice } from '../native/tun';
-import { LOG_LEVELS, type LogLevel, parseServerConfig } from '../protocol/config';
+import { DEFAULT_SERVER_STATE_DIR, LOG_LEVELS, type LogLevel, parseServerConfig } from '../protocol/config';
 import { Gateway } from './gateway';
+import { GatewaySystem, StateDirLock, undoLeftovers } from './gateway-system';
 import { serveMetrics } from './metrics';
+import { ProcessMonitor } from './process-metrics';
+
+interface ServerOptions {
+  config?: string;
+  logLevel?: string;
+  cleanup?: boolean;
+}
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('4over6-server')
     .description('4over6 gateway: IPv4 over one TCP connection over IPv6')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
-    .requiredOption('-c, --config <file>', 'server_config.yaml (the legacy format is accepted as it is)')
+    .option('-c, --config <file>', 'server_config.yaml (the legacy format is accepted as it is)')
+    .option('--cleanup', `undo what a gateway killed with -9 left (TUN device, NAT, ip_forward), then exit; its state_dir is read from -c, default ${DEFAULT_SERVER_STATE_DIR}`)
     .option('--log-level <level>', `override log_level (${LOG_LEVELS.join(', ')})`)
     .showHelpAfterError();
   program.parse(argv);
-  const opts = program.opts<{ config: string; logLevel?: string }>();
+  const opts = program.opts<ServerOptions>();
+  if (opts.logLevel !== undefined && !LOG_LEVELS.includes(opts.logLevel as LogLevel)) {
+    throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got "${opts.logLevel}"`);
+  }
+  if (!opts.config && !opts.cleanup) program.error("error: required option '-c, --config <file>' not specified");
 
   const log = createLogger({ name: 'server' });
   // A config that cannot be read or is invalid ends here, as one line and exit code 2 (exitWith).
-  const { config, warnings } = parseServerConfig(readUserFile(opts.config), opts.config);
-  log.level = (opts.logLevel as LogLevel | undefined) ?? config.logLevel;
-  if (opts.logLevel && !LOG_LEVELS.includes(opts.logLevel as LogLevel)) {
-    log.error(`--log-level: expected one of ${LOG_LEVELS.join(', ')}`);
-    return 2;
-  }
-  warnings.forEach((w) => log.warn(w));
+  const parsed = opts.config ? parseServerConfig(readUserFile(opts.config), opts.config) : null;
+  log.level = (opts.logLevel as LogLevel | undefined) ?? parsed?.config.logLevel ?? 'info';
+  parsed?.warnings.forEach((w) => log.warn(w));
+  const stateDir = parsed?.config.stateDir ?? DEFAULT_SERVER_STATE_DIR;
 
-  const netcfg = new NetConfigurator({ log: (line) => log.info(line) });
-  let tun: TunDevice | null = null;
+  // Held until exit: no second gateway, and no --cleanup, undoes the changes of a running one.
+  const lock = StateDirLock.acquire(stateDir);
+  try {
+    if (opts.cleanup) return await cleanup(stateDir, log);
+    if (!parsed) return 2; // unreachable: checked above
+    return await serve(parsed.config, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function cleanup(stateDir: string, log: ReturnType<typeof createLogger>): Promise<number> {
+  const result = await undoLeftovers(stateDir, log);
+  if (!result) {
+    log.info(`nothing to undo (no journal of changes in ${stateDir})`);
+    return 0;
+  }
+  return result.report.failed.length > 0 ? 1 : 0;
+}
+
+async function serve(config: ReturnType<typeof parseServerConfig>['config'], log: ReturnType<typeof createLogger>): Promise<number> {
+  // A signal during start-up must still lead to a clean stop, not to the default exit.
+  let stopRequested: (signal: string) => void = () => undefined;
+  const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
+  process.once('SIGINT', () => stopRequested('SIGINT'));
+  process.once('SIGTERM', () => stopRequested('SIGTERM'));
+
+  // What a gateway killed with -9 left behind goes first (one log line says what).
+  await undoLeftovers(config.stateDir, log);
+
+  const system = new GatewaySystem(config.stateDir, log);
+  const monitor = new ProcessMonitor();
   let gateway: Gateway | null = null;
-  let metricsServer: import('node:http').Server | null = null;
-  const cleanup = async () => {
+  let metricsServer: http.Server | null = null;
+  const tearDown = async () => {
     await gateway?.close();
     metricsServer?.close();
-    await netcfg.undoAll().catch((err: Error) => log.error(`undo failed: ${err.message}`));
-    tun?.close();
+    monitor.stop();
+    await system.tearDown().catch((err: Error) => log.error(`undo failed: ${err.message}`));
   };
 
   try {
-    tun = TunDevice.open(config.tunName, { coalesce: config.tunOffload });
-    // IPv4 only: no router solicitations from the kernel into the tunnel.
-    await netcfg.setSysctl(`net.ipv6.conf.${tun.name}.disable_ipv6`, '1').catch((err: Error) => log.debug(`IPv6 stays on: ${err.message}`));
-    await netcfg.addAddress(tun.name, config.gateway, config.prefixLength);
-    await netcfg.setMtu(tun.name, config.mtu);
-    await netcfg.setUp(tun.name);
-    if (config.nat && config.natInterface) {
-      const network = ipaddr.IPv4.networkAddressFromCIDR(`${config.gateway}/${config.prefixLength}`).toString();
-      await netcfg.enableNat(tun.name, config.natInterface, `${network}/${config.prefixLength}`);
-    }
+    const tun = await system.setUp(config);
     gateway = new Gateway({ config, tun, log });
     await gateway.listen();
     if (config.metricsListen) {
       const g = gateway;
-      metricsServer = await serveMetrics(config.metricsListen, () => g.metrics());
+      metricsServer = await serveMetrics(config.metricsListen, () => g.metrics(), () => monitor.read());
       log.info(`metrics on ${config.metricsListen} (/metrics, /metrics.json)`);
     }
   } catch (err) {
     log.error(`cannot start: ${(err as Error).message}`);
-    await cleanup();
+    await tearDown();
     return 1;
   }
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info(`${signal}: shutting down`);
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
-  await cleanup();
+  log.info(`${await stopped}: shutting down`);
+  await tearDown();
   log.info('stopped; TUN device, addresses and NAT rules removed');
   return 0;
 }

@@ -1,8 +1,9 @@
 // The metrics endpoint: GET /metrics (Prometheus text) and /metrics.json, on "host:port" or a Unix socket path.
 import http from 'node:http';
 import type { GatewayMetrics } from './gateway';
+import type { ProcessMetrics } from './process-metrics';
 
-export function metricsToPrometheus(m: GatewayMetrics): string {
+export function metricsToPrometheus(m: GatewayMetrics, p?: ProcessMetrics): string {
   const lines: string[] = [];
   const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number, labels = '') => {
     if (!lines.some((l) => l.startsWith(`# TYPE fourover6_${name} `))) {
@@ -24,16 +25,26 @@ export function metricsToPrometheus(m: GatewayMetrics): string {
   for (const [reason, value] of Object.entries(m.drops)) {
     metric('dropped_packets_total', 'counter', 'Packets dropped, by reason.', value, `{reason="${reason}"}`);
   }
+  if (p) {
+    // Prometheus's conventional process_* names, so stock dashboards find them.
+    lines.push('# HELP process_resident_memory_bytes Resident memory size in bytes.', '# TYPE process_resident_memory_bytes gauge',
+      `process_resident_memory_bytes ${p.rssBytes}`);
+    lines.push('# HELP process_open_fds Number of open file descriptors.', '# TYPE process_open_fds gauge', `process_open_fds ${p.openFds}`);
+    for (const [quantile, value] of [['0.5', p.eventLoopDelayMs.p50], ['0.99', p.eventLoopDelayMs.p99], ['1', p.eventLoopDelayMs.max]] as const) {
+      metric('event_loop_delay_seconds', 'gauge', 'Event-loop delay over the last 10 s window, by quantile.', value / 1000, `{quantile="${quantile}"}`);
+    }
+  }
   return lines.join('\n') + '\n';
 }
 
 /** Serves metrics until closed. `listen` is "host:port" (e.g. "127.0.0.1:9605") or an absolute socket path. */
-export async function serveMetrics(listen: string, read: () => GatewayMetrics): Promise<http.Server> {
+export async function serveMetrics(listen: string, read: () => GatewayMetrics, readProcess?: () => ProcessMetrics): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.url === '/metrics.json') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(read()));
+      const body = readProcess ? { ...read(), process: readProcess() } : read();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     } else if (req.url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metricsToPrometheus(read()));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metricsToPrometheus(read(), readProcess?.()));
     } else {
       res.writeHead(404).end('try /metrics or /metrics.json\n');
     }

@@ -6,6 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { needsProgram, needsRoot, skipUnless } from './support/requirements';
 
 const DIST = join(__dirname, '..');
 const COMMANDS = {
@@ -25,12 +26,7 @@ chmodSync(unreadable, 0o000);
 const aFile = join(dir, 'a-file');
 writeFileSync(aFile, '');
 
-const isRoot = process.getuid?.() === 0;
-const rootSkip = (why: string): string | false => {
-  if (isRoot) return false;
-  if (process.env.CI) throw new Error(`${why}: needs root, and CI must run it`);
-  return `${why}: needs root`;
-};
+const asRoot = skipUnless(needsRoot('setpriv to nobody, and the helper runs as root only'), needsProgram('setpriv', 'apt-get install util-linux'));
 
 /** Runs a command, optionally as nobody (so a 0000 file cannot be read even though we are root). */
 function run(command: CommandName, args: string[], opts: { asNobody?: boolean } = {}) {
@@ -70,12 +66,12 @@ test('4over6 cleanup --journal: a directory is one line', () => {
   assertOneLineError(run('4over6', ['cleanup', '--journal', dir]), `4over6: ${dir}: is a directory, not a file`);
 });
 
-test('unreadable files, as a user who cannot read them', { skip: rootSkip('setpriv to nobody') }, () => {
+test('unreadable files, as a user who cannot read them', { skip: asRoot }, () => {
   assertOneLineError(run('4over6-server', ['-c', unreadable], { asNobody: true }), `4over6-server: ${unreadable}: permission denied`);
   assertOneLineError(run('4over6', ['connect', '-c', unreadable], { asNobody: true }), `4over6: ${unreadable}: permission denied`);
 });
 
-test('4over6-helper --journal: a directory, or a path through a file', { skip: rootSkip('the helper runs as root only') }, () => {
+test('4over6-helper --journal: a directory, or a path through a file', { skip: asRoot }, () => {
   assertOneLineError(run('4over6-helper', ['--journal', dir]), `4over6-helper: ${dir}: is a directory, not a file`);
   assertOneLineError(run('4over6-helper', ['--journal', join(aFile, 'journal.jsonl')]), `4over6-helper: ${aFile}: exists and is not a directory`);
 });

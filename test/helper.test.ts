@@ -104,7 +104,8 @@ describe('root helper', { skip }, () => {
 
   async function startServer(): Promise<void> {
     const config = join(dir, 'server.yaml');
-    writeFileSync(config, `listen_address: "::"\nport: 5555\ngateway: "198.18.0.1"\naddress_range: "198.18.0.2-198.18.0.250"\nnetmask: "255.255.255.0"\ndns0: "198.18.0.53"\ndns1: "0.0.0.0"\ndns2: "0.0.0.0"\ntun_name: "4o6s0"\npk: "${UUID}"\n`);
+    writeFileSync(config, `listen_address: "::"\nport: 5555\ngateway: "198.18.0.1"\naddress_range: "198.18.0.2-198.18.0.250"\nnetmask: "255.255.255.0"\ndns0: "198.18.0.53"\ndns1: "0.0.0.0"\ndns2: "0.0.0.0"\ntun_name: "4o6s0"\npk: "${UUID}"\n` +
+      `state_dir: "${join(dir, 'gateway-state')}"\n`);
     const p = net6.spawn(net6.server, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config]);
     p.stdout?.on('data', (c: Buffer) => (serverOut += c));
     p.stderr?.on('data', (c: Buffer) => (serverOut += c));

@@ -53,6 +53,7 @@ dns0: "198.18.0.53"
 dns1: "198.18.0.54"
 dns2: "0.0.0.0"
 tun_name: "4o6s0"
+state_dir: "${path}.state"
 ${pk ? `pk: "${pk}"` : ''}
 ${extra}
 `);

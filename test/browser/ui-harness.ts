@@ -91,7 +91,8 @@ export async function startUiHarness(tag: string, options: { colorScheme?: 'ligh
     // The gateway, in its namespace.
     const config = join(dir, 'server.yaml');
     writeFileSync(config, `listen_address: "::"\nport: ${SERVER_PORT}\ngateway: "${GATEWAY}"\naddress_range: "198.18.0.2-198.18.0.250"\n` +
-      `netmask: "255.255.255.0"\ndns0: "198.18.0.53"\ndns1: "0.0.0.0"\ndns2: "0.0.0.0"\ntun_name: "4o6us0"\npk: "${SERVER_KEY}"\n`);
+      `netmask: "255.255.255.0"\ndns0: "198.18.0.53"\ndns1: "0.0.0.0"\ndns2: "0.0.0.0"\ntun_name: "4o6us0"\npk: "${SERVER_KEY}"\n` +
+      `state_dir: "${join(dir, 'gateway-state')}"\n`);
     let server: ChildProcess | null = null;
     const startServer = async () => {
       let out = '';

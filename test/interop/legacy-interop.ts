@@ -151,6 +151,7 @@ dns1: "198.18.0.54"
 dns2: "0.0.0.0"
 tun_name: "4o6s0"
 metrics_listen: "127.0.0.1:9605"
+state_dir: "${join(this.dir, `${this.tag}-gateway-state`)}"
 ${key ? `pk: "${key}"` : ''}
 ${extra}
 `);
