@@ -29,6 +29,8 @@ const testFiles = [
   'dist/electron/profile-*.test.js',
 ];
 
+const report = process.env.MUTATION_REPORT ?? 'mutation';
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'tap',
@@ -39,15 +41,17 @@ export default {
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
   buildCommand: 'npx tsc -p tsconfig.json',
-  mutate: process.env.MUTATE ? process.env.MUTATE.split(',') : mutate,
+  // MUTATE=protocol/crypto.ts,link/ipv4.ts scopes a run while iterating (see docs/testing.md).
+  mutate: process.env.MUTATE ? [...process.env.MUTATE.split(','), '!**/*.test.ts'] : mutate,
   coverageAnalysis: 'perTest',
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1),
   timeoutMS: 10_000,
   ignorePatterns: ['dist', 'reports', 'test/artifacts', 'renderer/node_modules', '.stryker-tmp'],
-  incrementalFile: 'reports/stryker-incremental.json',
+  // MUTATION_REPORT=<name> keeps a scoped run's reports (and its incremental state) apart from the full run's.
+  incrementalFile: `reports/mutation/${report}-incremental.json`,
   reporters: ['html', 'json', 'clear-text', 'progress'],
-  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
-  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: `reports/mutation/${report}.html` },
+  jsonReporter: { fileName: `reports/mutation/${report}.json` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
   thresholds: { high: 90, low: 85, break: null },
   tempDirName: '.stryker-tmp',

@@ -5,14 +5,16 @@ import net from 'node:net';
 import { after, test } from 'node:test';
 import { createLogger } from '../log/logger';
 import { type ServerConfig, parseServerConfig } from '../protocol/config';
-import { parseUuid } from '../protocol/crypto';
+import { FrameCipher, parseUuid } from '../protocol/crypto';
 import { FrameReader, MessageType, encodeFrame } from '../protocol/frame';
-import { IP_REQUEST_FRAME, parseIpResponse } from '../protocol/messages';
+import { HEARTBEAT_FRAME, IP_REQUEST_FRAME, encodeDataUp, encodeIpResponse, parseIpResponse } from '../protocol/messages';
 import { Gateway } from '../server/gateway';
 import { serveMetrics } from '../server/metrics';
 import { type TunnelProfile, TunnelEngine, connectTcpOverIpv6, systemClock } from '../helper/tunnel-engine';
 import type { TunnelState } from '../contract/tunnel-state';
 import { FakeTun, ipv4Packet } from './support/fake-tun';
+import { waitFor } from './support/netns';
+import { RawClient, type SeenFrame, WireTap } from './support/raw-peer';
 
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
 const quiet = createLogger({ level: 'error' });
@@ -36,9 +38,12 @@ ${extra}`);
   return config;
 }
 
-async function startGateway(config: ServerConfig) {
+const OTHER_UUID = 'bbde0d1c-083b-4f20-9cce-000000000000';
+const isType = (type: number) => (f: SeenFrame) => f.type === type;
+
+async function startGateway(config: ServerConfig, now?: () => number) {
   const tun = new FakeTun('srv0');
-  const gateway = new Gateway({ config, tun, log: quiet });
+  const gateway = new Gateway({ config, tun, log: quiet, now });
   const address = await gateway.listen();
   cleanups.push(() => gateway.close());
   return { gateway, tun, port: address.port };
@@ -82,8 +87,10 @@ async function connected(engine: TunnelEngine) {
 
 for (const encrypted of [false, true]) {
   test(`${encrypted ? 'encrypted' : 'plain'}: lease, configure, forward both ways, disconnect undoes`, async () => {
-    const { gateway, tun: serverTun, port } = await startGateway(serverConfig('', encrypted ? UUID : null));
-    const { engine, tun, netcfg, states } = startClient(port, { key: encrypted ? parseUuid(UUID) : null });
+    const { gateway, tun: serverTun, port: gatewayPort } = await startGateway(serverConfig('', encrypted ? UUID : null));
+    const tap = await WireTap.start(gatewayPort, parseUuid(UUID));
+    cleanups.push(() => tap.close());
+    const { engine, tun, netcfg, states } = startClient(tap.port, { key: encrypted ? parseUuid(UUID) : null });
     const s = await connected(engine);
     assert.deepEqual(states.map((x) => x.kind === 'connecting' ? `connecting:${x.phase}` : x.kind),
       ['connecting:resolving', 'connecting:tcp', 'connecting:awaiting-ip', 'connected']);
@@ -107,6 +114,25 @@ for (const encrypted of [false, true]) {
     assert.equal(m.packetsDown, 70);
     assert.equal(m.drops.noSession, 1);
 
+    // What crossed the wire: with a key every frame both ways is type 200 and opens with that key
+    // (no packet's bytes in the clear); without, plain 100/101/102/103 frames.
+    const upTypes = new Set(tap.up.map((f) => f.type));
+    const downTypes = new Set(tap.down.map((f) => f.type));
+    if (encrypted) {
+      assert.deepEqual([...upTypes], [MessageType.Encrypted]);
+      assert.deepEqual([...downTypes], [MessageType.Encrypted]);
+      assert.equal(tap.up.filter((f) => f.inner === MessageType.DataUp).length, 100);
+      assert.equal(tap.down.filter((f) => f.inner === MessageType.DataDown).length, 70);
+      assert.equal(tap.up[0].inner, MessageType.IpRequest);
+      const upstream = Buffer.concat(tap.upBytes);
+      assert.equal(upstream.indexOf(up[50].subarray(20)), -1, 'a packet\'s bytes are visible on the wire');
+    } else {
+      assert.equal(tap.up[0].type, MessageType.IpRequest);
+      assert.equal(tap.up.filter((f) => f.type === MessageType.DataUp).length, 100);
+      assert.equal(tap.down.filter((f) => f.type === MessageType.DataDown).length, 70);
+      assert.ok(!upTypes.has(MessageType.Encrypted) && !downTypes.has(MessageType.Encrypted));
+    }
+
     await engine.disconnect();
     assert.equal(engine.state.kind, 'idle');
     assert.equal(netcfg.calls.at(-1), 'undo');
@@ -118,11 +144,75 @@ test('a spoofed source address is dropped and counted, the session keeps working
   const { gateway, tun: serverTun, port } = await startGateway(serverConfig());
   const { engine, tun } = startClient(port);
   await connected(engine);
-  tun.inject([ipv4Packet('198.18.0.77', '198.18.0.1'), ipv4Packet('198.18.0.2', '198.18.0.1')]);
+  const valid = ipv4Packet('198.18.0.2', '198.18.0.1', 32, 0x42);
+  tun.inject([ipv4Packet('198.18.0.77', '198.18.0.1'), valid]);
+  // One batch, one write, handled in order: once the valid packet is out, the spoofed one was seen.
   await serverTun.waitForWritten(1);
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(serverTun.written.length, 1);
+  assert.deepEqual(serverTun.written, [valid]);
   assert.equal(gateway.metrics().drops.spoofedSource, 1);
+});
+
+test('anti-spoofing with two leased clients: one sending from the other\'s lease is dropped', async () => {
+  const { gateway, tun: serverTun, port } = await startGateway(serverConfig('', null));
+  const a = startClient(port, { key: null });
+  const sa = await connected(a.engine);
+  const b = startClient(port, { key: null });
+  const sb = await connected(b.engine);
+  assert.notEqual(sa.lease.address, sb.lease.address);
+  // a claims b's address (a lease, just not a's), then sends one packet of its own.
+  const own = ipv4Packet(sa.lease.address, '198.18.0.1', 32, 0xa1);
+  a.tun.inject([ipv4Packet(sb.lease.address, '198.18.0.1', 32, 0xbb), own]);
+  await serverTun.waitForWritten(1);
+  assert.deepEqual(serverTun.written, [own]);
+  assert.equal(gateway.metrics().drops.spoofedSource, 1);
+  // b's own packets still pass, and so do a's.
+  const fromB = ipv4Packet(sb.lease.address, '198.18.0.1', 32, 0xb2);
+  b.tun.inject([fromB]);
+  await serverTun.waitForWritten(2);
+  assert.deepEqual(serverTun.written, [own, fromB]);
+  assert.equal(gateway.metrics().drops.spoofedSource, 1);
+});
+
+test('a packet with bytes after its IPv4 length, or cut short, is dropped both ways and counted', async () => {
+  const { gateway, tun: serverTun, port } = await startGateway(serverConfig('', null));
+  const raw = await RawClient.connect(port);
+  cleanups.push(() => raw.close());
+  raw.send(IP_REQUEST_FRAME);
+  await raw.waitForFrames(isType(MessageType.IpResponse), 1, 'the IP response');
+  const lease = parseIpResponse(raw.frames.find(isType(MessageType.IpResponse))!.payload).address;
+  const packet = ipv4Packet(lease, '198.18.0.1', 40, 0x33);
+  raw.send(Buffer.concat([
+    encodeDataUp(Buffer.concat([packet, Buffer.from([0, 0, 0])])), // 3 trailing bytes
+    encodeDataUp(packet.subarray(0, packet.length - 1)), // one byte short
+    encodeDataUp(packet),
+  ]));
+  await serverTun.waitForWritten(1);
+  assert.deepEqual(serverTun.written, [packet]);
+  assert.equal(gateway.metrics().drops.badLength, 2);
+  raw.close();
+
+  // Downstream, the client engine drops such packets from a server in the same way.
+  const server = net.createServer((s) => {
+    const reader = new FrameReader();
+    s.on('data', (c) => reader.push(c).forEach((f) => {
+      if (f.type !== MessageType.IpRequest) return;
+      s.write(encodeIpResponse({ address: '198.18.0.9', route: '0.0.0.0', dns: [] }));
+      const down = ipv4Packet('198.18.0.1', '198.18.0.9', 40, 0x44);
+      s.write(Buffer.concat([
+        encodeFrame(MessageType.DataDown, Buffer.concat([down, Buffer.from([9])])),
+        encodeFrame(MessageType.DataDown, down.subarray(0, 30)),
+        encodeFrame(MessageType.DataDown, down),
+      ]));
+    }));
+  });
+  await new Promise<void>((r) => server.listen({ host: '::1', port: 0 }, r));
+  cleanups.push(() => new Promise((r) => server.close(r)));
+  const c = startClient((server.address() as net.AddressInfo).port, { key: null });
+  await connected(c.engine);
+  const got = await c.tun.waitForWritten(1);
+  assert.deepEqual(got, [ipv4Packet('198.18.0.1', '198.18.0.9', 40, 0x44)]);
+  assert.equal(c.engine.stats.droppedBadLength, 2);
+  await c.engine.disconnect();
 });
 
 test('IPv6 packets from the client TUN are not sent (the tunnel carries IPv4 only)', async () => {
@@ -149,6 +239,33 @@ test('wrong key: reported as a wrong key, quickly, not a hang', async () => {
   assert.ok(Date.now() - started < 5000);
 });
 
+test('wrong key from the server side: a server whose frames do not decrypt with our key', async () => {
+  // A fake legacy server with another key: it cannot read our IP request, and answers with an IP
+  // response sealed with its own key (as a legacy server does once it has a type-200 frame).
+  const theirs = new FrameCipher(parseUuid(OTHER_UUID));
+  const received: number[] = [];
+  const server = net.createServer((s) => {
+    const reader = new FrameReader();
+    s.on('data', (c) => reader.push(c).forEach((f) => {
+      received.push(f.type);
+      s.write(theirs.seal(encodeIpResponse({ address: '198.18.0.9', route: '0.0.0.0', dns: [] })));
+    }));
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen({ host: '::1', port: 0 }, r));
+  cleanups.push(() => new Promise((r) => server.close(r)));
+  const started = Date.now();
+  const { engine } = startClient((server.address() as net.AddressInfo).port);
+  const s = await engine.settled();
+  assert.equal(s.kind, 'failed', JSON.stringify(s));
+  if (s.kind !== 'failed') return;
+  assert.equal(s.failure.reason, 'wrong-key');
+  assert.match(s.failure.message, /do not decrypt with our key/);
+  assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+  assert.ok(received.length >= 1 && received.every((t) => t === MessageType.Encrypted), `client sent ${received.join(',')}`);
+  assert.equal(engine.stats.decryptFailures >= 1, true);
+});
+
 test('keyed client against a keyless server: wrong key, from the 199 answer', async () => {
   const { port } = await startGateway(serverConfig('', null));
   const { engine } = startClient(port);
@@ -156,10 +273,25 @@ test('keyed client against a keyless server: wrong key, from the 199 answer', as
   assert.equal(s.kind === 'failed' && s.failure.reason, 'wrong-key');
 });
 
-test('keyed client against a keyless server with allow_plaintext: falls back and connects', async () => {
-  const { port } = await startGateway(serverConfig('', null));
-  const { engine } = startClient(port, { allowPlaintext: true });
+test('keyed client against a keyless server with allow_plaintext: falls back to plaintext on the wire', async () => {
+  const { tun: serverTun, port } = await startGateway(serverConfig('', null));
+  const tap = await WireTap.start(port, parseUuid(UUID));
+  cleanups.push(() => tap.close());
+  const { engine, tun } = startClient(tap.port, { allowPlaintext: true });
   await connected(engine);
+  const packet = ipv4Packet('198.18.0.2', '198.18.0.1', 64, 0x5a);
+  tun.inject([packet]);
+  assert.deepEqual(await serverTun.waitForWritten(1), [packet]);
+  // First an encrypted IP request, the gateway's plain 199, then the request again in the clear,
+  // and the packet as a plain type-102 frame.
+  assert.equal(tap.up[0].type, MessageType.Encrypted);
+  assert.equal(tap.up[0].inner, MessageType.IpRequest);
+  assert.equal(tap.down[0].type, MessageType.Unsupported);
+  const firstPlain = tap.up.findIndex((f) => f.type === MessageType.IpRequest);
+  assert.ok(firstPlain > 0, tap.up.map((f) => f.type).join(','));
+  assert.ok(tap.up.slice(firstPlain).every((f) => f.type !== MessageType.Encrypted), 'encrypted frames after the fallback');
+  assert.deepEqual(tap.up.filter((f) => f.type === MessageType.DataUp).map((f) => f.payload), [packet]);
+  assert.ok(tap.down.every((f) => f.type !== MessageType.Encrypted));
 });
 
 test('plaintext client against a server that requires encryption: refused, with that reason', async () => {
@@ -170,12 +302,106 @@ test('plaintext client against a server that requires encryption: refused, with 
   assert.equal(gateway.metrics().plaintextRefused, 1);
 });
 
-test('require_encryption: false lets plaintext clients in beside encrypted ones', async () => {
-  const { port } = await startGateway(serverConfig('require_encryption: false'));
-  const a = startClient(port, { key: null });
-  const b = startClient(port);
-  await connected(a.engine);
-  await connected(b.engine);
+test('require_encryption: false lets plaintext clients in beside encrypted ones, each answered in kind', async () => {
+  const { tun: serverTun, port } = await startGateway(serverConfig('require_encryption: false'));
+  const plainTap = await WireTap.start(port, parseUuid(UUID));
+  const sealedTap = await WireTap.start(port, parseUuid(UUID));
+  cleanups.push(() => plainTap.close(), () => sealedTap.close());
+  const a = startClient(plainTap.port, { key: null });
+  const sa = await connected(a.engine);
+  const b = startClient(sealedTap.port);
+  const sb = await connected(b.engine);
+  a.tun.inject([ipv4Packet(sa.lease.address, '198.18.0.1')]);
+  b.tun.inject([ipv4Packet(sb.lease.address, '198.18.0.1')]);
+  await serverTun.waitForWritten(2);
+  assert.ok(plainTap.up.every((f) => f.type !== MessageType.Encrypted) && plainTap.down.every((f) => f.type !== MessageType.Encrypted));
+  assert.ok(sealedTap.up.every((f) => f.type === MessageType.Encrypted) && sealedTap.down.every((f) => f.type === MessageType.Encrypted));
+  assert.ok(sealedTap.down.some((f) => f.inner === MessageType.IpResponse));
+});
+
+/** A type-200 frame that no key opens: a nonce and bytes of the right sizes. */
+function undecryptable(i: number): Buffer {
+  return encodeFrame(MessageType.Encrypted, Buffer.alloc(24 + 5 + 16 + (i % 7), 0x30 + i));
+}
+
+test('keyless gateway, 20 type-200 frames a burst: at most one 199 a second, counted from the raw bytes', async () => {
+  let nowMs = 1_000_000;
+  const { gateway, port } = await startGateway(serverConfig('', null), () => nowMs);
+  const raw = await RawClient.connect(port);
+  cleanups.push(() => raw.close());
+  const UNSUPPORTED_BYTES = Buffer.from('05000000c7', 'hex');
+  const count199 = () => {
+    const bytes = raw.bytes();
+    let n = 0;
+    for (let at = bytes.indexOf(UNSUPPORTED_BYTES); at !== -1; at = bytes.indexOf(UNSUPPORTED_BYTES, at + 1)) n++;
+    assert.equal(n, raw.count(isType(MessageType.Unsupported)), 'frames and raw bytes agree');
+    return n;
+  };
+  // Each burst ends with an IP request: the gateway handles a connection's frames in order, so once
+  // its answer is here every frame of the burst has been handled.
+  const burst = async (answers: number) => {
+    raw.send(Buffer.concat([...Array.from({ length: 20 }, (_, i) => undecryptable(i)), IP_REQUEST_FRAME]));
+    await raw.waitForFrames(isType(MessageType.IpResponse), answers, `IP response ${answers}`);
+  };
+  await burst(1);
+  assert.equal(count199(), 1);
+  nowMs += 999;
+  await burst(2);
+  assert.equal(count199(), 1, 'a second 199 within the same second');
+  nowMs += 1;
+  await burst(3);
+  assert.equal(count199(), 2, 'a second later, one more');
+  assert.equal(raw.closed, false);
+  assert.equal(gateway.metrics().sessions, 1);
+});
+
+test('keyed gateway, 20 frames sealed with another key: dropped, counted, one 199; the session goes on', async () => {
+  let nowMs = 1_000_000;
+  const { gateway, port } = await startGateway(serverConfig(), () => nowMs);
+  const wrong = await RawClient.connect(port, parseUuid(OTHER_UUID));
+  const right = await RawClient.connect(port, parseUuid(UUID));
+  cleanups.push(() => wrong.close(), () => right.close());
+  const other = new FrameCipher(parseUuid(OTHER_UUID));
+  wrong.send(Buffer.concat(Array.from({ length: 20 }, () => other.seal(HEARTBEAT_FRAME))));
+  // The good client's answer is the sync point for its own connection only: wait on the counter.
+  right.sendSealed(IP_REQUEST_FRAME);
+  await right.waitForFrames((f) => f.inner === MessageType.IpResponse, 1, 'the good client\'s IP response');
+  await waitFor(() => gateway.metrics().decryptFailures === 20, { timeoutMs: 5000, what: '20 decrypt failures' });
+  await wrong.waitForFrames(isType(MessageType.Unsupported), 1, 'the 199 answer');
+  nowMs += 500;
+  wrong.send(other.seal(HEARTBEAT_FRAME));
+  await waitFor(() => gateway.metrics().decryptFailures === 21, { timeoutMs: 5000, what: 'the 21st failure' });
+  assert.equal(wrong.count(isType(MessageType.Unsupported)), 1);
+  assert.equal(wrong.frames.length, 1, 'nothing but the one plain 199');
+  assert.equal(wrong.closed, false);
+  assert.equal(right.count((f) => f.type !== MessageType.Encrypted), 0, 'the good client hears only encrypted frames');
+  assert.equal(gateway.metrics().sessions, 2);
+});
+
+test('a legacy-style client heartbeating every 20 s outlives the 60 s timeout; the gateway heartbeats it, encrypted', async () => {
+  // Default timing (20 s / 60 s); the gateway's clock is driven by the test, its 1 s sweep is real.
+  let nowMs = 1_000_000;
+  const { gateway, port } = await startGateway(serverConfig(), () => nowMs);
+  const legacy = await RawClient.connect(port, parseUuid(UUID));
+  cleanups.push(() => legacy.close());
+  legacy.sendSealed(IP_REQUEST_FRAME);
+  await legacy.waitForFrames((f) => f.inner === MessageType.IpResponse, 1, 'the IP response');
+  const heartbeats = (f: SeenFrame) => f.inner === MessageType.Heartbeat;
+  for (let k = 1; k <= 4; k++) { // 80 s of virtual time: past the 60 s timeout
+    nowMs += 20_000;
+    legacy.sendSealed(HEARTBEAT_FRAME);
+    await legacy.waitForFrames(heartbeats, k, `the gateway's heartbeat ${k}`, 3000);
+  }
+  const m = gateway.metrics();
+  assert.equal(m.heartbeatEvictions, 0);
+  assert.equal(m.sessions, 1);
+  assert.equal(legacy.closed, false);
+  assert.equal(legacy.count(heartbeats), 4, 'one heartbeat per 20 s');
+  assert.ok(legacy.frames.every((f) => f.type === MessageType.Encrypted), 'every frame to an encrypting client is sealed');
+  // Silent from now on: past 60 s without a heartbeat the session is evicted and the lease returned.
+  nowMs += 60_001;
+  await waitFor(() => legacy.closed, { timeoutMs: 3000, what: 'the eviction of a silent client' });
+  assert.equal(gateway.metrics().heartbeatEvictions, 1);
 });
 
 test('a malformed frame closes that one connection; another client keeps working', async () => {
@@ -217,8 +443,7 @@ test('a client that never sends an IP request or heartbeat is evicted and its le
   const silent = net.connect({ host: '::1', port });
   await new Promise((r) => silent.once('connect', r));
   silent.resume();
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(gateway.metrics().sessions, 1);
+  await waitFor(() => gateway.metrics().sessions === 1, { timeoutMs: 2000, what: 'the gateway to accept' });
   const free = gateway.metrics().leasesFree;
   await new Promise((r) => silent.once('close', r));
   const m = gateway.metrics();
@@ -240,7 +465,8 @@ test('the server sends heartbeats; the legacy byte format is what arrives on the
   }));
   await new Promise((r) => sock.once('connect', r));
   sock.write(encodeFrame(MessageType.IpRequest));
-  await new Promise((r) => setTimeout(r, 2600)); // first heartbeat 1-2 s after accept (1 s sweep)
+  // The first heartbeat comes 1-2 s after accept (1 s sweep).
+  await waitFor(() => seen.includes(MessageType.Heartbeat), { timeoutMs: 5000, what: 'a heartbeat from the server' });
   sock.destroy();
   assert.equal(lease, '198.18.0.2');
   assert.ok(seen.includes(MessageType.Heartbeat), `saw ${seen.join(',')}`);
@@ -263,7 +489,8 @@ test('the client notices a silent server (heartbeat timeout) and reconnects when
   engine.connect();
   await connected(engine);
   // Server heartbeats come every 60 s: the client gives up after 0.4 s and reconnects (1 s backoff).
-  await new Promise((r) => setTimeout(r, 1800));
+  await waitFor(() => kinds.includes('reconnecting:heartbeat-lost') && kinds.lastIndexOf('connected') > kinds.indexOf('reconnecting:heartbeat-lost'),
+    { timeoutMs: 5000, what: `a reconnect after the heartbeat timeout (states: ${kinds.join(' ')})` });
   assert.ok(kinds.includes('reconnecting:heartbeat-lost'), kinds.join(' '));
   assert.ok(kinds.lastIndexOf('connected') > kinds.indexOf('reconnecting:heartbeat-lost'), kinds.join(' '));
   assert.equal(engine.stats.reconnects >= 1, true);
@@ -364,8 +591,7 @@ test('after a suspend longer than the server waits for heartbeats, the client re
   await connected(c.engine);
   // A short nap: the link is checked with a heartbeat, the tunnel stays up.
   c.suspend(10_000);
-  await new Promise((r) => setTimeout(r, 400));
-  assert.ok(logs.some((l) => /asleep for 10 s: checking the link/.test(l)), logs.join('\n'));
+  await waitFor(() => logs.some((l) => /asleep for 10 s: checking the link/.test(l)), { timeoutMs: 2000, what: 'the suspend to be noticed' });
   assert.equal(c.engine.state.kind, 'connected');
   // Two minutes asleep: the gateway has long evicted us (60 s); waiting for our own timeout, which
   // stood still with the monotonic clock, would take another minute.
@@ -383,8 +609,8 @@ test('when the local address of the connection goes away, the client reconnects 
   const c = startWatchedClient(port, logs);
   await connected(c.engine);
   assert.deepEqual(c.watchCounts(), { watches: 1, stops: 0 });
+  // The engine handles a removal synchronously, so "nothing happened" needs no wait.
   c.removeAddress('fd00:99::1'); // some other address: nothing happens
-  await new Promise((r) => setTimeout(r, 200));
   assert.equal(c.engine.state.kind, 'connected');
   const from = c.states.length;
   c.removeAddress('0:0:0:0:0:0:0:1'); // ::1, spelled out: compared as addresses, not strings
