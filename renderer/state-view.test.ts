@@ -27,7 +27,7 @@ test('a failure shows for the profile that failed, and another profile shows a p
   assert.equal(view.failure, null);
   assert.deepEqual(buttonView(other.state, null, true), { label: 'Connect', hint: 'Route IPv4 through the tunnel', tone: 'idle', action: 'connect' });
   // Other states are the tunnel's whatever is selected.
-  const connecting: TunnelState = { kind: 'connecting', server: 'fd00::1', phase: 'tcp', attempt: 1, serverAddress: 'fd00::1' };
+  const connecting: TunnelState = { kind: 'connecting', server: 'fd00::1', phase: 'tcp', attempt: 1, serverAddress: 'fd00::1', onLoss: 'reconnect', held: null };
   assert.equal(snapshotForProfile(snap(connecting), 'home').state.kind, 'connecting');
 });
 
