@@ -36,26 +36,74 @@ export function createLogger(opts: {
 }
 
 /**
- * Lets through the first event of a key per window and counts the rest, so a peer that fails
- * every packet produces one line per second ("... (1234 more since last report)"), not one per packet.
+ * Lets through the first `burst` events of a key per window and counts the rest, so a peer that fails
+ * every packet produces a line or a few per second ("... (1234 more since last report)"), not one
+ * per packet. `flush()` (call it on a timer) reports what was suppressed when no further event came
+ * to carry the count: "suppressed 1234 more like: <the last one>".
  */
 export class RateLimitedLog {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
-  constructor(private readonly log: (msg: string) => void, private readonly windowMs = 1000, private readonly now = Date.now) {}
+  private readonly keys = new Map<string, { windowStart: number; inWindow: number; suppressed: number; lastMsg: string }>();
+  private suppressedCount = 0;
+  constructor(
+    private readonly log: (msg: string) => void,
+    private readonly windowMs = 1000,
+    private readonly now: () => number = Date.now,
+    private readonly burst = 1,
+  ) {}
+
+  /** Lines not logged so far, over all keys. */
+  get suppressedTotal(): number {
+    return this.suppressedCount;
+  }
 
   event(key: string, msg: string): void {
     const t = this.now();
-    const entry = this.last.get(key);
-    if (entry && t - entry.at < this.windowMs) {
-      entry.suppressed++;
+    const entry = this.keys.get(key);
+    if (entry === undefined) {
+      this.keys.set(key, { windowStart: t, inWindow: 1, suppressed: 0, lastMsg: msg });
+      this.log(msg);
       return;
     }
-    const extra = entry && entry.suppressed > 0 ? ` (${entry.suppressed} more since last report)` : '';
-    this.last.set(key, { at: t, suppressed: 0 });
-    this.log(msg + extra);
+    if (t - entry.windowStart >= this.windowMs) {
+      const extra = entry.suppressed > 0 ? ` (${entry.suppressed} more since last report)` : '';
+      entry.windowStart = t;
+      entry.inWindow = 1;
+      entry.suppressed = 0;
+      this.log(msg + extra);
+      return;
+    }
+    if (entry.inWindow < this.burst) {
+      entry.inWindow++;
+      this.log(msg);
+      return;
+    }
+    entry.suppressed++;
+    entry.lastMsg = msg;
+    this.suppressedCount++;
   }
 
+  /** Reports the suppressed counts of keys whose window has ended, and forgets keys that went quiet. */
+  flush(): void {
+    const t = this.now();
+    for (const [key, entry] of this.keys) {
+      if (t - entry.windowStart < this.windowMs) continue;
+      if (entry.suppressed > 0) {
+        this.log(`suppressed ${entry.suppressed} more like: ${entry.lastMsg}`);
+        entry.windowStart = t;
+        entry.inWindow = 0;
+        entry.suppressed = 0;
+      } else {
+        this.keys.delete(key);
+      }
+    }
+  }
+
+  /** Drops the keys that start with keyPrefix (e.g. a closed session's), reporting what they suppressed. */
   forget(keyPrefix: string): void {
-    for (const k of this.last.keys()) if (k.startsWith(keyPrefix)) this.last.delete(k);
+    for (const [key, entry] of this.keys) {
+      if (!key.startsWith(keyPrefix)) continue;
+      if (entry.suppressed > 0) this.log(`suppressed ${entry.suppressed} more like: ${entry.lastMsg}`);
+      this.keys.delete(key);
+    }
   }
 }

@@ -131,6 +131,11 @@ const serverSchema = z.object({
   metrics_listen: textField('"host:port" or an absolute socket path').min(1, { error: mustBe('"host:port" or an absolute socket path') }).optional(),
   max_queue_bytes: intIn(16 * 1024, 64 * 1024 * 1024).default(1024 * 1024),
   state_dir: textField(DIR_WHAT).regex(/^\/[^\0]*$/, { error: mustBe(DIR_WHAT) }).default(DEFAULT_SERVER_STATE_DIR),
+  ip_request_timeout: intIn(1, 3600).default(10),
+  max_unleased_per_address: intIn(1, 1_000_000).default(16),
+  max_unleased_per_prefix: intIn(1, 1_000_000).default(64),
+  max_unleased: intIn(1, 1_000_000).default(1024),
+  lease_grace: intIn(0, 7 * 24 * 3600).default(600),
 });
 
 export interface ServerConfig {
@@ -160,6 +165,14 @@ export interface ServerConfig {
   maxQueueBytes: number;
   /** The gateway's journal of system changes and its lease file live here. */
   stateDir: string;
+  /** A connection that has not sent a valid IP request this long after accept is closed. */
+  ipRequestTimeoutS: number;
+  /** Limits on connections without a lease yet: per source address, per source /64, in all. */
+  maxUnleasedPerAddress: number;
+  maxUnleasedPerPrefix: number;
+  maxUnleased: number;
+  /** A released address stays reserved for its last holder this long (0: not at all). */
+  leaseGraceS: number;
 }
 
 export function ipv4ToInt(address: string): number {
@@ -208,6 +221,11 @@ export function parseServerConfig(text: string, source = 'server_config.yaml'): 
       metricsListen: value.metrics_listen ?? null,
       maxQueueBytes: value.max_queue_bytes,
       stateDir: value.state_dir,
+      ipRequestTimeoutS: value.ip_request_timeout,
+      maxUnleasedPerAddress: value.max_unleased_per_address,
+      maxUnleasedPerPrefix: value.max_unleased_per_prefix,
+      maxUnleased: value.max_unleased,
+      leaseGraceS: value.lease_grace,
     },
   };
 }

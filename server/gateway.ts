@@ -1,8 +1,10 @@
 // The gateway: accepts clients, leases addresses, forwards between client links and the TUN device,
 // runs the heartbeat sweep. No process wiring here (see main.ts), so tests can drive it directly.
 //
-// Lifecycle of a session: accept -> lease (or refuse: pool exhausted) -> IP request/response ->
-// data both ways + heartbeats -> close (peer, malformed frame, heartbeat timeout, shutdown) -> lease returned.
+// Lifecycle of a connection (session.ts): accept (or refuse: admission limits) -> awaiting-request ->
+// first valid IP request -> lease (or close: pool exhausted) -> IP response -> data both ways +
+// heartbeats -> close (peer, malformed frame, heartbeat timeout, shutdown, ...) -> lease returned.
+// A connection without a valid IP request within ip_request_timeout is closed: it never holds a lease.
 import net from 'node:net';
 import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/logger';
@@ -15,20 +17,37 @@ import { FrameCipher, MAX_INNER_FRAME_BYTES } from '../protocol/crypto';
 import { FRAME_HEADER_BYTES, MessageType } from '../protocol/frame';
 import { HEARTBEAT_FRAME, UNSUPPORTED_FRAME, encodeIpResponse } from '../protocol/messages';
 import { AddressPool } from './address-pool';
-import { Session, type SessionId } from './session';
+import { type Refusal, type Source, UnleasedAdmission, sourceOf } from './admission';
+import { CLOSE_CAUSES, type CloseCause, Session, type SessionId } from './session';
 
 /** Packets per TUN readiness event: enough that client uploads cannot crowd out the downstream. */
 const TUN_BATCH_PACKETS = 256;
 const TUN_READ_PACKET_BYTES = 2048;
 const UNSUPPORTED_ANSWER_INTERVAL_MS = 1000;
 const SWEEP_INTERVAL_MS = 1000; // protocol.md "Session behaviour": a 1 s tick
+/**
+ * At most one IP response per connection per second: a legacy client asks every 3 s until answered,
+ * ours every 3 s; a peer that asks more often gets the first answer and the rest are dropped, so
+ * requests cannot make the gateway queue answers faster than a second's worth.
+ */
+export const IP_RESPONSE_INTERVAL_MS = 1000;
+/** Log lines a peer can cause, per kind (accepted, refused, closed for a reason ...): this many a second, then counted. */
+const PEER_LOG_BURST = 10;
 
 export interface GatewayMetrics {
+  /** Connections holding a lease. */
   sessions: number;
+  /** Connections accepted that have not sent a valid IP request yet. */
+  unleased: number;
   leasesFree: number;
   leasesInUse: number;
+  /** Connections accepted (leased or not). */
   accepted: number;
+  /** Connections closed (leased or not); by cause in closedBy. */
   closed: number;
+  /** Connections refused at accept, by the admission limit they would have passed. */
+  refused: Record<Refusal, number>;
+  closedBy: Record<CloseCause, number>;
   bytesUp: number;
   packetsUp: number;
   bytesDown: number;
@@ -38,11 +57,19 @@ export interface GatewayMetrics {
   poolExhausted: number;
   plaintextRefused: number;
   heartbeatEvictions: number;
+  /** Connections closed for sending no valid IP request within ip_request_timeout. */
+  ipRequestTimeouts: number;
+  /** IP requests not answered: a second one within IP_RESPONSE_INTERVAL_MS of an answer. */
+  ipResponsesDropped: number;
+  /** Log lines a peer caused that were counted instead of written. */
+  logLinesSuppressed: number;
   drops: {
     spoofedSource: number;
     notIpv4: number;
     /** The packet's length differs from its IPv4 header's: e.g. cut short by a legacy client. */
     badLength: number;
+    /** Data from a connection that has no lease yet. */
+    notLeased: number;
     noSession: number;
     peerTooSlow: number;
     tunWriteFailed: number;
@@ -60,14 +87,18 @@ export interface GatewayOptions {
 export class Gateway {
   private readonly server: net.Server;
   private readonly pool: AddressPool;
+  private readonly admission: UnleasedAdmission;
   private readonly cipher: FrameCipher | null;
   /** SYNs both ways get at most this MSS, so TCP packets fit our MTU and legacy clients' buffers. */
   private readonly tcpMss: number;
   private readonly byLease = new Map<number, Session>();
+  /** Every open connection, leased or not. */
   private readonly sessions = new Set<Session>();
   private readonly now: () => number;
   private readonly log: Logger;
-  private readonly limited: RateLimitedLog;
+  /** Lines a peer can cause, rate-limited per kind (with counts of what was left out). */
+  private readonly peerInfo: RateLimitedLog;
+  private readonly peerWarn: RateLimitedLog;
   private nextId = 1;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly touched: Session[] = [];
@@ -76,17 +107,24 @@ export class Gateway {
   private readonly m = {
     accepted: 0, closed: 0, bytesUp: 0, packetsUp: 0, bytesDown: 0, packetsDown: 0, malformedFrames: 0,
     decryptFailures: 0, poolExhausted: 0, plaintextRefused: 0, heartbeatEvictions: 0,
-    spoofedSource: 0, notIpv4: 0, badLength: 0, noSession: 0, tunWriteFailed: 0, tooLargeToEncrypt: 0,
+    ipRequestTimeouts: 0, ipResponsesDropped: 0,
+    spoofedSource: 0, notIpv4: 0, badLength: 0, notLeased: 0, noSession: 0, tunWriteFailed: 0, tooLargeToEncrypt: 0,
     /** Drops toward sessions already closed (live ones are read from their links). */
     closedPeerTooSlow: 0,
   };
+  private readonly refused: Record<Refusal, number> = { perAddress: 0, perPrefix: 0, total: 0 };
+  private readonly closedBy = Object.fromEntries(CLOSE_CAUSES.map((c) => [c, 0])) as Record<CloseCause, number>;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
     this.now = opts.now ?? (() => performance.now());
     this.log = opts.log;
-    this.limited = new RateLimitedLog((msg) => this.log.warn(msg));
+    this.peerInfo = new RateLimitedLog((msg) => this.log.info(msg), 1000, this.now, PEER_LOG_BURST);
+    this.peerWarn = new RateLimitedLog((msg) => this.log.warn(msg), 1000, this.now, PEER_LOG_BURST);
     this.pool = new AddressPool(config.poolFirst, config.poolLast, [ipv4ToInt(config.gateway)]);
+    this.admission = new UnleasedAdmission({
+      perAddress: config.maxUnleasedPerAddress, perPrefix: config.maxUnleasedPerPrefix, total: config.maxUnleased,
+    });
     this.cipher = config.key ? new FrameCipher(config.key) : null;
     this.tcpMss = Math.min(TUNNEL_TCP_MSS, config.mtu - 40);
     this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
@@ -119,7 +157,9 @@ export class Gateway {
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.opts.tun.stopReading();
-    for (const s of [...this.sessions]) s.link.close('server shutting down');
+    for (const s of [...this.sessions]) this.closeSession(s, 'shutdown', 'server shutting down');
+    this.peerInfo.flush();
+    this.peerWarn.flush();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -128,15 +168,20 @@ export class Gateway {
     let peerTooSlow = 0;
     for (const s of this.sessions) peerTooSlow += s.link.stats.packetsDroppedQueueFull;
     return {
-      sessions: this.sessions.size,
+      sessions: this.byLease.size,
+      unleased: this.admission.unleased,
       leasesFree: this.pool.freeCount,
       leasesInUse: this.pool.leasedCount,
       accepted: m.accepted, closed: m.closed,
+      refused: { ...this.refused },
+      closedBy: { ...this.closedBy },
       bytesUp: m.bytesUp, packetsUp: m.packetsUp, bytesDown: m.bytesDown, packetsDown: m.packetsDown,
       malformedFrames: m.malformedFrames, decryptFailures: m.decryptFailures, poolExhausted: m.poolExhausted,
       plaintextRefused: m.plaintextRefused, heartbeatEvictions: m.heartbeatEvictions,
+      ipRequestTimeouts: m.ipRequestTimeouts, ipResponsesDropped: m.ipResponsesDropped,
+      logLinesSuppressed: this.peerInfo.suppressedTotal + this.peerWarn.suppressedTotal,
       drops: {
-        spoofedSource: m.spoofedSource, notIpv4: m.notIpv4, badLength: m.badLength, noSession: m.noSession,
+        spoofedSource: m.spoofedSource, notIpv4: m.notIpv4, badLength: m.badLength, notLeased: m.notLeased, noSession: m.noSession,
         peerTooSlow: peerTooSlow + m.closedPeerTooSlow, tunWriteFailed: m.tunWriteFailed, tooLargeToEncrypt: m.tooLargeToEncrypt,
       },
     };
@@ -145,22 +190,26 @@ export class Gateway {
   // ---- accept and per-session input ------------------------------------------------------------
 
   private accept(accepted: net.Socket): void {
-    const peer = `${accepted.remoteAddress ?? '?'}:${accepted.remotePort ?? '?'}`;
     if (this.stopped) {
       accepted.destroy();
       return;
     }
-    const lease = this.pool.lease();
-    if (lease === null) {
-      this.m.poolExhausted++;
-      this.log.warn(`refused [${peer}]: address pool exhausted (${this.pool.leasedCount} leased)`);
+    const source = sourceOf(accepted.remoteAddress);
+    if (source === null) {
+      accepted.destroy(); // already gone: no address to speak of
+      return;
+    }
+    const peer = `[${source.address}]:${accepted.remotePort ?? '?'}`;
+    const refusal = this.admission.admit(source);
+    if (refusal !== null) {
+      this.refused[refusal]++;
+      this.peerWarn.event(`refused:${refusal}`, `refused ${peer}: ${this.refusalText(refusal, source)}`);
       accepted.destroy();
       return;
     }
     const socket = adoptWithSharedReads(accepted);
     this.m.accepted++;
     const id = this.nextId++ as SessionId;
-    const leaseText = intToIpv4(lease);
     // The link is created before the session object it reports to; handlers look the session up lazily.
     let session!: Session;
     const link = new FrameLink(socket, {
@@ -173,17 +222,28 @@ export class Gateway {
       onDecryptFailed: (err) => this.onDecryptFailed(session, err),
       onClose: (reason, err) => this.onSessionClosed(session, reason, err),
     });
-    session = new Session(id, lease, leaseText, peer, link, this.now());
+    session = new Session(id, peer, source, link, this.now());
     this.sessions.add(session);
-    this.byLease.set(lease, session);
-    this.log.info(`accepted ${session.label}`);
+    this.peerInfo.event('accepted', `accepted ${session.label}`);
+  }
+
+  private refusalText(refusal: Refusal, source: Source): string {
+    const c = this.opts.config;
+    switch (refusal) {
+      case 'perAddress':
+        return `${c.maxUnleasedPerAddress} connections from this address have not asked for an address yet (max_unleased_per_address)`;
+      case 'perPrefix':
+        return `${c.maxUnleasedPerPrefix} connections from ${source.prefix} have not asked for an address yet (max_unleased_per_prefix)`;
+      case 'total':
+        return `${c.maxUnleased} connections have not asked for an address yet (max_unleased)`;
+    }
   }
 
   private onFrame(s: Session, type: number, payload: Buffer, encrypted: boolean): void {
     if (encrypted && !s.encrypting) {
       s.encrypting = true;
       s.link.encryptOutgoing = true;
-      this.log.info(`${s.label}: encryption on`);
+      this.peerInfo.event('encryption', `${s.label}: encryption on`);
     }
     if (type === MessageType.Encrypted) {
       // Only reached without a key: tell the client we cannot decrypt (at most once per second).
@@ -192,25 +252,24 @@ export class Gateway {
     }
     if (!encrypted && this.cipher && this.opts.config.requireEncryption && isClientMessage(type)) {
       this.m.plaintextRefused++;
-      s.link.close('client sent plaintext but this server requires encryption (require_encryption: true)');
+      this.closeSession(s, 'plaintextRefused', 'client sent plaintext but this server requires encryption (require_encryption: true)');
       return;
     }
     switch (type) {
       case MessageType.DataUp:
-        this.onDataUp(s, payload);
+        if (s.phase === 'leased') this.onDataUp(s, payload);
+        else this.m.notLeased++;
         return;
       case MessageType.Heartbeat:
         s.lastHeartbeatReceivedMs = this.now();
         return;
       case MessageType.IpRequest:
-        if (!s.requestedAddress) this.log.info(`${s.label}: leased ${s.leaseText}`);
-        s.requestedAddress = true;
-        s.link.sendFrame(encodeIpResponse({ address: s.leaseText, route: '0.0.0.0', dns: this.opts.config.dns }));
+        this.onIpRequest(s);
         return;
       case MessageType.Unsupported:
         // The client cannot decrypt: legacy servers stop encrypting; we only do so when allowed.
         if (s.encrypting && this.opts.config.requireEncryption) {
-          s.link.close('client answered 199 (cannot decrypt) and this server requires encryption');
+          this.closeSession(s, 'encryptionRefused', 'client answered 199 (cannot decrypt) and this server requires encryption');
         } else if (s.encrypting) {
           s.encrypting = false;
           s.link.encryptOutgoing = false;
@@ -219,6 +278,36 @@ export class Gateway {
       default:
         return; // unknown types are ignored, as legacy peers do
     }
+  }
+
+  /** A valid IP request (decrypted, or plaintext where allowed): lease on the first, answer at most once a second. */
+  private onIpRequest(s: Session): void {
+    const t = this.now();
+    if (s.phase === 'awaiting-request' && !this.lease(s)) return;
+    if (t - s.lastIpResponseMs < IP_RESPONSE_INTERVAL_MS) {
+      this.m.ipResponsesDropped++;
+      return;
+    }
+    s.lastIpResponseMs = t;
+    s.link.sendFrame(encodeIpResponse({ address: s.leaseText, route: '0.0.0.0', dns: this.opts.config.dns }));
+  }
+
+  /** Gives the session an address; false (and the session closed) when none is left. */
+  private lease(s: Session): boolean {
+    const lease = this.pool.lease();
+    if (lease === null) {
+      this.m.poolExhausted++;
+      this.closeSession(s, 'poolExhausted', `address pool exhausted (${this.pool.leasedCount} leased)`);
+      return false;
+    }
+    this.admission.release(s.source);
+    s.phase = 'leased';
+    s.lease = lease;
+    s.leaseText = intToIpv4(lease);
+    s.lastHeartbeatReceivedMs = this.now(); // the heartbeat timeout runs from the lease
+    this.byLease.set(lease, s);
+    this.peerInfo.event('leased', `${s.label}: leased ${s.leaseText}`);
+    return true;
   }
 
   private onDataUp(s: Session, packet: Buffer): void {
@@ -233,7 +322,7 @@ export class Gateway {
     if (ipv4Source(packet, 0) !== s.lease) {
       this.m.spoofedSource++;
       s.counters.droppedSpoofed++;
-      this.limited.event(`spoof:${s.id}`, `${s.label}: dropped packet from ${intToIpv4(ipv4Source(packet, 0))}, not its lease`);
+      this.peerWarn.event(`spoof:${s.id}`, `${s.label}: dropped packet from ${intToIpv4(ipv4Source(packet, 0))}, not its lease`);
       return;
     }
     clampTcpMss(packet, 0, packet.length, this.tcpMss);
@@ -254,7 +343,7 @@ export class Gateway {
 
   private onDecryptFailed(s: Session, err: Error): void {
     this.m.decryptFailures++;
-    this.limited.event(`decrypt:${s.id}`, `${s.label}: dropped a frame that failed decryption (${err.message})`);
+    this.peerWarn.event(`decrypt:${s.id}`, `${s.label}: dropped a frame that failed decryption (${err.message})`);
     this.answerUnsupported(s);
   }
 
@@ -265,19 +354,36 @@ export class Gateway {
     s.link.sendPlainFrame(UNSUPPORTED_FRAME);
   }
 
+  /** Closes a session for a reason of the gateway's own (the link reports back through onSessionClosed). */
+  private closeSession(s: Session, cause: CloseCause, reason: string): void {
+    if (s.phase === 'closed') return;
+    s.closeCause = cause;
+    s.link.close(reason);
+  }
+
   private onSessionClosed(s: Session, reason: string, err?: Error): void {
     if (!this.sessions.delete(s)) return;
-    this.byLease.delete(s.lease);
-    this.pool.release(s.lease);
+    const cause = s.closeCause ?? causeOf(err);
+    const wasLeased = s.phase === 'leased';
+    if (s.phase === 'awaiting-request') this.admission.release(s.source);
+    if (s.lease !== null) {
+      this.byLease.delete(s.lease);
+      this.pool.release(s.lease);
+    }
+    s.phase = 'closed';
     this.m.closed++;
+    this.closedBy[cause]++;
     this.m.closedPeerTooSlow += s.link.stats.packetsDroppedQueueFull;
-    if (err && err.name === 'MalformedFrameError') this.m.malformedFrames++;
-    this.limited.forget(`spoof:${s.id}`);
-    this.limited.forget(`decrypt:${s.id}`);
+    if (cause === 'malformed') this.m.malformedFrames++;
+    this.peerWarn.forget(`spoof:${s.id}`);
+    this.peerWarn.forget(`decrypt:${s.id}`);
     const c = s.counters;
-    const line = `closed ${s.label}: ${reason} (up ${c.packetsUp} pkts/${c.bytesUp} B, down ${c.packetsDown} pkts/${c.bytesDown} B); lease returned`;
-    if (err && err.name === 'MalformedFrameError') this.log.warn(line);
-    else this.log.info(line);
+    const what = wasLeased
+      ? ` (up ${c.packetsUp} pkts/${c.bytesUp} B, down ${c.packetsDown} pkts/${c.bytesDown} B); lease returned`
+      : '';
+    const line = `closed ${s.label}: ${reason}${what}`;
+    if (cause === 'malformed' || cause === 'poolExhausted' || cause === 'queueFull') this.peerWarn.event(`closed:${cause}`, line);
+    else this.peerInfo.event(`closed:${cause}`, line);
   }
 
   // ---- TUN -> clients ----------------------------------------------------------------------------
@@ -327,12 +433,21 @@ export class Gateway {
 
   private sweep(): void {
     const t = this.now();
-    const intervalMs = this.opts.config.heartbeatIntervalS * 1000;
-    const timeoutMs = this.opts.config.heartbeatTimeoutS * 1000;
+    const { heartbeatIntervalS, heartbeatTimeoutS, ipRequestTimeoutS } = this.opts.config;
+    const intervalMs = heartbeatIntervalS * 1000;
+    const timeoutMs = heartbeatTimeoutS * 1000;
+    const requestTimeoutMs = ipRequestTimeoutS * 1000;
     for (const s of [...this.sessions]) {
+      if (s.phase === 'awaiting-request') {
+        if (t - s.acceptedAtMs >= requestTimeoutMs) {
+          this.m.ipRequestTimeouts++;
+          this.closeSession(s, 'ipRequestTimeout', `no valid IP request within ${ipRequestTimeoutS} s (ip_request_timeout)`);
+        }
+        continue;
+      }
       if (t - s.lastHeartbeatReceivedMs > timeoutMs) {
         this.m.heartbeatEvictions++;
-        s.link.close(`no heartbeat for ${Math.round((t - s.lastHeartbeatReceivedMs) / 1000)} s (timeout ${this.opts.config.heartbeatTimeoutS} s)`);
+        this.closeSession(s, 'heartbeatTimeout', `no heartbeat for ${Math.round((t - s.lastHeartbeatReceivedMs) / 1000)} s (timeout ${heartbeatTimeoutS} s)`);
         continue;
       }
       if (t - s.lastHeartbeatSentMs >= intervalMs) {
@@ -340,7 +455,16 @@ export class Gateway {
         s.link.sendFrame(HEARTBEAT_FRAME);
       }
     }
+    this.peerInfo.flush();
+    this.peerWarn.flush();
   }
+}
+
+/** The cause of a close the link decided (peer gone, socket error, malformed input). */
+function causeOf(err: Error | undefined): CloseCause {
+  if (err === undefined) return 'peer';
+  if (err.name === 'MalformedFrameError') return 'malformed';
+  return 'socketError';
 }
 
 function isClientMessage(type: number): boolean {

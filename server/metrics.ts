@@ -11,9 +11,19 @@ export function metricsToPrometheus(m: GatewayMetrics, p?: ProcessMetrics): stri
     }
     lines.push(`fourover6_${name}${labels} ${value}`);
   };
-  metric('sessions', 'gauge', 'Open client sessions.', m.sessions);
+  metric('sessions', 'gauge', 'Client sessions holding a lease.', m.sessions);
+  metric('unleased_connections', 'gauge', 'Connections that have not sent a valid IP request yet.', m.unleased);
   metric('leases_free', 'gauge', 'Addresses left in the pool.', m.leasesFree);
   metric('accepted_total', 'counter', 'Client connections accepted.', m.accepted);
+  for (const [reason, value] of Object.entries(m.refused)) {
+    metric('refused_total', 'counter', 'Connections refused at accept, by the limit they would pass.', value, `{reason="${reason}"}`);
+  }
+  for (const [reason, value] of Object.entries(m.closedBy)) {
+    metric('closed_total', 'counter', 'Connections closed, by cause.', value, `{reason="${reason}"}`);
+  }
+  metric('ip_request_timeouts_total', 'counter', 'Connections closed for no valid IP request within ip_request_timeout.', m.ipRequestTimeouts);
+  metric('ip_responses_dropped_total', 'counter', 'IP requests left unanswered (more than one per second per connection).', m.ipResponsesDropped);
+  metric('log_lines_suppressed_total', 'counter', 'Peer-caused log lines counted instead of written (rate limit).', m.logLinesSuppressed);
   metric('bytes_total', 'counter', 'IPv4 bytes forwarded.', m.bytesUp, '{direction="up"}');
   metric('bytes_total', 'counter', 'IPv4 bytes forwarded.', m.bytesDown, '{direction="down"}');
   metric('packets_total', 'counter', 'IPv4 packets forwarded.', m.packetsUp, '{direction="up"}');

@@ -438,18 +438,20 @@ test('pool of 2, three clients: the third is refused, the first two keep working
   await serverTun.waitForWritten(2);
 });
 
-test('a client that never sends an IP request or heartbeat is evicted and its lease returned', async () => {
-  const { gateway, port } = await startGateway(serverConfig('heartbeat_interval: 1\nheartbeat_timeout: 2', null));
+test('a client that never sends an IP request holds no lease and is closed after ip_request_timeout', async () => {
+  const { gateway, port } = await startGateway(serverConfig('ip_request_timeout: 1', null));
   const silent = net.connect({ host: '::1', port });
   await new Promise((r) => silent.once('connect', r));
   silent.resume();
-  await waitFor(() => gateway.metrics().sessions === 1, { timeoutMs: 2000, what: 'the gateway to accept' });
   const free = gateway.metrics().leasesFree;
+  await waitFor(() => gateway.metrics().unleased === 1, { timeoutMs: 2000, what: 'the gateway to accept' });
+  assert.equal(gateway.metrics().leasesInUse, 0);
   await new Promise((r) => silent.once('close', r));
   const m = gateway.metrics();
-  assert.equal(m.heartbeatEvictions, 1);
-  assert.equal(m.sessions, 0);
-  assert.equal(m.leasesFree, free + 1);
+  assert.equal(m.ipRequestTimeouts, 1);
+  assert.equal(m.closedBy.ipRequestTimeout, 1);
+  assert.equal(m.unleased, 0);
+  assert.equal(m.leasesFree, free);
 });
 
 test('the server sends heartbeats; the legacy byte format is what arrives on the wire', async () => {
