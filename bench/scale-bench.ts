@@ -318,6 +318,10 @@ class Bench {
       'tun_name: "4o6scale0"',
       `metrics_listen: "127.0.0.1:${METRICS_PORT}"`,
       `state_dir: "${join(this.dir, 'gateway-state')}"`,
+      // Every session comes from one address, up to --concurrency (128) of them awaiting their lease at once.
+      'max_unleased_per_address: 100000',
+      'max_unleased_per_prefix: 100000',
+      'max_unleased: 100000',
       ...(pk ? [`pk: "${pk}"`] : []),
       '',
     ].join('\n'));
