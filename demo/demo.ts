@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     helperCommand: [process.execPath, join(DIST, 'helper', 'main.js')],
     elevate: ['ip', 'netns', 'exec', CLI], // we are root already: "elevation" is entering the namespace
     socketPath: join(STATE_DIR, 'helper', 'helper.sock'),
-    extraArgs: ['--allow-uid', '0', '--journal', join(STATE_DIR, 'journal.jsonl'), '--tun-name', '4o6demo0',
+    extraArgs: ['--allow-uid', '0', '--journal', join(STATE_DIR, 'journal.jsonl'), '--client-ids', join(STATE_DIR, 'client-ids.json'), '--tun-name', '4o6demo0',
       '--resolv-conf', `/etc/netns/${CLI}/resolv.conf`],
     log: (l) => console.log(`helper${l.replace(/^\S+Z /, ' ')}`),
   });

@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // `4over6 connect`: the headless Linux client, on the same engine the root helper runs for the GUI.
-// Prints state changes and a rate line every few seconds; Ctrl-C restores every system change.
+// Prints state changes and a rate line every few seconds; Ctrl-C restores every system change (but
+// the kill switch's block, in lockdown: `4over6 cleanup` or the next connect lifts it).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_KILL_SWITCH, KILL_SWITCH_MODES, type KillSwitchMode } from '../contract/helper-api';
 import type { TunnelState } from '../contract/tunnel-state';
 import { exitWith, packageVersion, readUserFile } from '../log/cli-exit';
 import { createLogger, type Logger } from '../log/logger';
+import { runCommand } from '../netconfig/command';
+import { GUARD_TABLE, isGuardTable } from '../netconfig/guard-table';
 import { ChangeJournal } from '../netconfig/journal';
 import { NetConfigurator } from '../netconfig/net-config';
 import { type ClientConfig, parseClientConfig } from '../protocol/config';
@@ -14,6 +18,8 @@ import { parseUuid } from '../protocol/crypto';
 import { isServerHost } from '../protocol/names';
 import { formatBytes, formatRate } from '../contract/format';
 import { type EngineTiming, type TunnelProfile, TunnelEngine } from './tunnel-engine';
+import { DEFAULT_CLIENT_IDS_PATH, clientIdFor } from './client-ids';
+import { KillSwitch } from './kill-switch';
 import { systemEnvironment } from './system-environment';
 
 interface ConnectOptions {
@@ -35,6 +41,10 @@ interface ConnectOptions {
   heartbeatTimeout?: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   tunOffload: boolean;
+  killSwitch: KillSwitchMode;
+  allowLan: boolean;
+  clientIds: string;
+  reconnectQueue: number;
 }
 
 const intArg = (min: number, max: number) => (value: string) => {
@@ -43,7 +53,7 @@ const intArg = (min: number, max: number) => (value: string) => {
   return n;
 };
 
-function profileFrom(opts: ConnectOptions): TunnelProfile {
+function profileFrom(opts: ConnectOptions, log: Logger): TunnelProfile {
   let base: ClientConfig | null = null;
   if (opts.config) {
     const { config, warnings } = parseClientConfig(readUserFile(opts.config), opts.config);
@@ -67,6 +77,7 @@ function profileFrom(opts: ConnectOptions): TunnelProfile {
     dns: opts.dns && (base?.dns ?? true),
     tunName: opts.tunName ?? base?.tunName ?? '4over6',
     autoReconnect: opts.reconnect,
+    clientId: clientIdFor(opts.clientIds, server, port, (m) => log.warn(m)),
   };
 }
 
@@ -77,28 +88,37 @@ function describe(s: TunnelState): string {
       return `connecting (${s.phase === 'resolving' ? `resolving ${s.server}` : s.phase === 'tcp' ? `TCP to [${s.serverAddress}]` : 'waiting for an address'})${s.attempt > 1 ? `, attempt ${s.attempt}` : ''}`;
     case 'connected':
       return `connected: ${s.lease.address}/${s.lease.prefixLength} on ${s.lease.tunName} via [${s.serverAddress}]` +
-        `${s.lease.dns.length ? `, DNS ${s.lease.dns.join(' ')}` : ''}`;
-    case 'reconnecting': return `reconnecting in ${(s.retryInMs / 1000).toFixed(0)} s (${s.lastFailure.message})`;
+        `${s.lease.dns.length ? `, DNS ${s.lease.dns.join(' ')}` : ''}` +
+        `${s.previousAddress ? ` (a new address: it was ${s.previousAddress})` : ''}`;
+    case 'reconnecting':
+      return `reconnecting ${s.retryInMs === 0 ? 'now' : `in ${(s.retryInMs / 1000).toFixed(0)} s`} (${s.lastFailure.message}); ` +
+        `${s.held.address} stays on ${s.held.tunName}`;
     case 'disconnecting': return 'disconnecting: restoring routes, addresses and DNS';
     case 'failed': return `failed: ${s.failure.message}`;
   }
 }
 
 async function connect(opts: ConnectOptions, log: Logger): Promise<number> {
-  const profile = profileFrom(opts);
   mkdirSync(dirname(opts.journal), { recursive: true, mode: 0o755 });
+  const profile = profileFrom(opts, log);
   const journal = new ChangeJournal(opts.journal);
-  // A previous run killed with -9 may have left routes or DNS behind: undo them first.
+  const net = new NetConfigurator({ journal, log: (l) => log.debug(l) });
+  // A previous run killed with -9 may have left routes or DNS behind: undo them first. A lockdown
+  // block left by the last run stays when this run is in lockdown too (the new one replaces it).
   const leftovers = await journal.entries();
   if (leftovers.length > 0) {
     log.warn(`undoing ${leftovers.length} change(s) left by a previous run that did not exit cleanly`);
-    await NetConfigurator.replayJournal(journal, { log: (l) => log.info(l) });
+    const undo = opts.killSwitch === 'lockdown' && leftovers.some(isGuardTable) ? net.undoTunnel() : net.undoAll();
+    for (const f of (await undo).failed) log.error(`could not undo: ${f.error}`);
   }
-  const net = new NetConfigurator({ journal, log: (l) => log.debug(l) });
-  const timing: Partial<EngineTiming> = {};
+  const killSwitch = new KillSwitch(net, { mode: 'off', allowLan: opts.allowLan, log });
+  await killSwitch.set(opts.killSwitch, opts.allowLan);
+  const timing: Partial<EngineTiming> = { reconnectQueuePackets: opts.reconnectQueue };
   if (opts.heartbeatInterval) timing.heartbeatIntervalMs = opts.heartbeatInterval * 1000;
   if (opts.heartbeatTimeout) timing.heartbeatTimeoutMs = opts.heartbeatTimeout * 1000;
-  const engine = new TunnelEngine(profile, systemEnvironment({ net, log, tunOffload: opts.tunOffload, resolvConfPath: opts.resolvConf }), timing);
+  const engine = new TunnelEngine(profile, systemEnvironment({
+    net, log, tunOffload: opts.tunOffload, resolvConfPath: opts.resolvConf, guard: killSwitch,
+  }), timing);
 
   engine.on('state', (s) => log.info(describe(s)));
   let lastSummary = 0;
@@ -128,7 +148,12 @@ async function connect(opts: ConnectOptions, log: Logger): Promise<number> {
   engine.connect();
   const code = await finished;
   if (engine.state.kind !== 'failed') await engine.disconnect(); // 'failed' is only entered once torn down
-  await journal.clear();
+  await engine.systemSettled();
+  if (killSwitch.status().active) {
+    log.warn(`IPv4 stays blocked (kill switch ${opts.killSwitch}): \`4over6 cleanup\` lifts the block`);
+  } else {
+    await journal.clear();
+  }
   if (code !== 0 && engine.state.kind === 'failed') {
     const f = engine.state.failure;
     console.error(`4over6: ${f.message}`);
@@ -160,24 +185,35 @@ async function main(argv: string[]): Promise<number> {
     .option('--journal <path>', 'where system changes are journalled for crash recovery', '/var/lib/4over6/cli-journal.jsonl')
     .option('--heartbeat-interval <s>', 'seconds between heartbeats (default 20)', intArg(1, 3600))
     .option('--heartbeat-timeout <s>', 'seconds of server silence before giving up (default 60)', intArg(2, 3600))
+    .addOption(new Option('--kill-switch <mode>', 'off; on: IPv4 only through the tunnel while connected or reconnecting; ' +
+      'lockdown: also while disconnected, until `4over6 cleanup`').choices(KILL_SWITCH_MODES).default(DEFAULT_KILL_SWITCH))
+    .option('--allow-lan', 'with the kill switch, let IPv4 reach the local networks outside the tunnel', false)
+    .option('--client-ids <path>', 'where this client keeps its identity per gateway (to get its address back)', DEFAULT_CLIENT_IDS_PATH)
+    .option('--reconnect-queue <packets>', 'packets kept while reconnecting and sent when the tunnel is back (0: drop them)', intArg(0, 4096), 64)
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (opts: ConnectOptions) => {
       // Config, key, argument and file errors reach exitWith: one line, exit code 2.
       exitCode = await connect(opts, createLogger({ level: opts.logLevel }));
     });
   program.command('cleanup')
-    .description('undo what a client killed with -9 (or a power loss) left: routes, addresses, DNS')
+    .description('undo what a client left behind (killed with -9, a power loss, or the kill switch in lockdown): routes, addresses, DNS, the kill switch\'s table')
     .option('--journal <path>', 'the journal the client wrote', '/var/lib/4over6/cli-journal.jsonl')
     .action(async (opts: { journal: string }) => {
       const log = createLogger({ level: 'info' });
       const journal = new ChangeJournal(opts.journal);
       const leftovers = await journal.entries();
-      if (leftovers.length === 0) {
+      // The kill switch's table goes even when its journal was lost: its name is ours alone.
+      const guardLeft = await runCommand('nft', ['list', 'table', GUARD_TABLE.family, GUARD_TABLE.name]).then(() => true, () => false);
+      if (leftovers.length === 0 && !guardLeft) {
         console.log('nothing to undo');
         return;
       }
       const report = await NetConfigurator.replayJournal(journal, { log: (l) => log.info(l) });
       for (const f of report.failed) log.error(`could not undo: ${f.error}`);
+      if (guardLeft && !report.undone.some(isGuardTable)) {
+        await runCommand('nft', ['delete', 'table', GUARD_TABLE.family, GUARD_TABLE.name]).catch((err: Error) => log.error(err.message));
+        log.info(`removed the kill switch's table ${GUARD_TABLE.family} ${GUARD_TABLE.name}`);
+      }
       console.log(`undid ${leftovers.length - report.failed.length} of ${leftovers.length} change(s)`);
       exitCode = report.failed.length > 0 ? 1 : 0;
     });

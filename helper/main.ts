@@ -20,6 +20,7 @@ import { ChangeJournal } from '../netconfig/journal';
 import { NetConfigurator } from '../netconfig/net-config';
 import { parseUuid } from '../protocol/crypto';
 import { HelperService, type PeerCredentials } from './helper-service';
+import { DEFAULT_CLIENT_IDS_PATH, clientIdFor } from './client-ids';
 import { KillSwitch } from './kill-switch';
 import { TunnelEngine } from './tunnel-engine';
 import { systemEnvironment } from './system-environment';
@@ -30,6 +31,7 @@ interface HelperOptions {
   group: string;
   allowUid?: number;
   journal: string;
+  clientIds: string;
   resolvConf?: string;
   tunName: string;
   appGoneSeconds: number;
@@ -90,6 +92,7 @@ async function main(argv: string[]): Promise<number> {
       return Number(v);
     })
     .option('--journal <path>', 'journal of system changes, replayed after a crash', '/var/lib/4over6/journal.jsonl')
+    .option('--client-ids <path>', 'where the helper keeps its identity per gateway (to get its address back)', DEFAULT_CLIENT_IDS_PATH)
     .option('--resolv-conf <path>', 'write DNS to this file instead of the system resolver (tests)')
     .option('--tun-name <name>', 'TUN device name', '4over6')
     .option('--app-gone-seconds <s>', 'spawned mode: exit this long after the app disconnected', (v) => Number(v), 10)
@@ -113,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
   // helper serves its invoking user only: spawned mode, that user's own socket.
   const pkexecUid = process.env.PKEXEC_UID;
   if (pkexecUid !== undefined && pkexecUid !== '0') {
-    const rootOnly = (['allowUid', 'group', 'journal', 'resolvConf', 'socket'] as const).filter((k) => program.getOptionValueSource(k) === 'cli');
+    const rootOnly = (['allowUid', 'group', 'journal', 'clientIds', 'resolvConf', 'socket'] as const).filter((k) => program.getOptionValueSource(k) === 'cli');
     if (rootOnly.length > 0) {
       log.error(`through pkexec these options are not accepted: ${rootOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
       return 2;
@@ -199,6 +202,7 @@ async function main(argv: string[]): Promise<number> {
         dns: profile.dns,
         tunName: opts.tunName,
         autoReconnect: profile.autoReconnect,
+        clientId: clientIdFor(opts.clientIds, profile.server, profile.port, (m) => log.warn(m)),
       }, systemEnvironment({ net: netcfg, log, tunOffload: true, resolvConfPath: opts.resolvConf, guard: killSwitch }));
     },
     describeChanges: () => netcfg.changes.map(describeChange),

@@ -2,10 +2,10 @@
 // given NetConfigurator, AAAA lookups, TCP over IPv6, the system clock, and the address watch.
 // The CLI and the root helper both run the engine on it; tests build their own.
 import { TunDevice } from '../native/tun';
-import { watchRemovedAddresses } from '../netconfig/address-watch';
+import { watchNetwork } from '../netconfig/address-watch';
 import type { Logger } from '../log/logger';
 import type { TrafficGuard } from './kill-switch';
-import { type EngineEnvironment, type NetworkConfigurator, connectTcpOverIpv6, resolveAaaa, systemClock } from './tunnel-engine';
+import { type EngineEnvironment, type NetworkConfigurator, connectTcpOverIpv6, resolveAaaa, systemClock } from './engine-environment';
 
 export function systemEnvironment(opts: {
   net: NetworkConfigurator;
@@ -23,7 +23,7 @@ export function systemEnvironment(opts: {
     connectTcp: connectTcpOverIpv6,
     clock: systemClock,
     log,
-    watchRemovedAddresses: (onRemoved) => watchRemovedAddresses(onRemoved, (err) =>
+    watchNetwork: (onEvent) => watchNetwork(onEvent, (err) =>
       log.warn(`cannot watch for network changes (${err.message}): a lost network is noticed by the heartbeat timeout`)),
     resolvConfPath: opts.resolvConfPath,
     guard: opts.guard,

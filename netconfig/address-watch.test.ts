@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createTestNamespace, waitFor } from '../test/support/netns';
-import { removedAddress } from './address-watch';
+import { parseMonitorLine, removedAddress } from './address-watch';
 import { runCommand } from './command';
 import { needsRoot, skipUnless } from '../test/support/requirements';
 
@@ -16,6 +16,29 @@ describe('address watch', () => {
     assert.equal(removedAddress('2: veth0    inet6 fd00:1::3/64 scope global nodad'), null, 'an added address');
     assert.equal(removedAddress('Deleted 2: veth0    inet 198.18.0.2/24 scope global veth0'), null, 'IPv4');
     assert.equal(removedAddress(''), null);
+  });
+
+  it('reads what an `ip -o monitor address link route` line says about the network', () => {
+    // Lines as `ip` 6.x prints them (captured in a namespace).
+    const lines: Array<[string, ReturnType<typeof parseMonitorLine>]> = [
+      ['3: v0    inet6 fd00:9::1/64 scope global nodad \\       valid_lft forever preferred_lft forever', { kind: 'address-added', dev: 'v0', address: 'fd00:9::1' }],
+      ['3: v0    inet6 fd00:9::5/64 scope global tentative \\       valid_lft forever preferred_lft forever', null],
+      ['3: v0    inet6 fd00:9::5/64 scope global \\       valid_lft forever preferred_lft forever', { kind: 'address-added', dev: 'v0', address: 'fd00:9::5' }],
+      ['3: v0    inet6 fd00:9::6/64 scope global dadfailed tentative \\       valid_lft forever', null],
+      ['3: v0    inet6 fe80::74c8:5bff:fe05:f27a/64 scope link \\       valid_lft forever preferred_lft forever', null],
+      ['3: v0    inet 198.18.9.1/24 scope global v0\\       valid_lft forever preferred_lft forever', null],
+      ['Deleted 3: v0    inet6 fd00:9::1/64 scope global nodad \\       valid_lft forever preferred_lft forever', { kind: 'address-removed', address: 'fd00:9::1' }],
+      ['3: v0@v1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default \\    link/ether 76:c8:5b:05:f2:7a brd ff:ff:ff:ff:ff:ff', { kind: 'link-up', dev: 'v0' }],
+      ['5: wlp2s0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DORMANT group default', { kind: 'link-up', dev: 'wlp2s0' }],
+      ['3: v0@v1: <NO-CARRIER,BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state LOWERLAYERDOWN group default', null],
+      ['3: v0@v1: <BROADCAST,MULTICAST> mtu 1500 qdisc noqueue state DOWN group default \\    link/ether 76:c8:5b:05:f2:7a', null],
+      ['default via fd00:9::2 dev v0 metric 1024 pref medium', { kind: 'default-route', dev: 'v0' }],
+      ['Deleted default via fd00:9::2 dev v0 metric 1024 pref medium', null],
+      ['fd00:9::/64 dev v0 proto kernel metric 256 pref medium', null],
+      ['local fd00:9::1 dev v0 table local proto kernel metric 0 pref medium', null],
+      ['', null],
+    ];
+    for (const [line, expected] of lines) assert.deepEqual(parseMonitorLine(line), expected, line);
   });
 
   it('reports an address removed in its namespace, and only removals', { skip }, async () => {

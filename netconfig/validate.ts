@@ -87,8 +87,8 @@ export function checkSysctlValue(value: unknown): string {
   return value;
 }
 
-// Names of nft tables we may create or delete.
-const NFT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+// Names of nft tables we may create or delete: a letter, then letters, digits, _ and - (our tables: fourover6, fourover6-guard).
+const NFT_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 
 export function checkNftTableName(name: unknown): string {
   if (typeof name !== 'string' || !NFT_NAME.test(name)) throw new NetConfigInputError(`invalid nft table name ${JSON.stringify(name)}`);

@@ -118,7 +118,7 @@ describe('root helper', { skip }, () => {
   async function startHelper(): Promise<void> {
     const p = net6.spawn(net6.client, process.execPath, [
       join(DIST, 'helper', 'main.js'), '--mode', 'spawned', '--socket', socketPath, '--allow-uid', '0',
-      '--journal', journal, '--resolv-conf', resolvConf, '--tun-name', '4o6h0', '--app-gone-seconds', '60',
+      '--journal', journal, '--client-ids', join(dir, 'client-ids.json'), '--resolv-conf', resolvConf, '--tun-name', '4o6h0', '--app-gone-seconds', '60',
     ]);
     p.stdout?.on('data', (c: Buffer) => (helperOut += c));
     p.stderr?.on('data', (c: Buffer) => (helperOut += c));
@@ -304,7 +304,7 @@ describe('root helper', { skip }, () => {
     let out = '';
     const p = net6.spawn(net6.client, process.execPath, [
       join(DIST, 'helper', 'main.js'), '--mode', 'spawned', '--socket', sock, '--allow-uid', '0',
-      '--journal', join(dir, 'gone.jsonl'), '--resolv-conf', resolv2, '--tun-name', '4o6g0', '--app-gone-seconds', '1',
+      '--journal', join(dir, 'gone.jsonl'), '--client-ids', join(dir, 'client-ids.json'), '--resolv-conf', resolv2, '--tun-name', '4o6g0', '--app-gone-seconds', '1',
     ]);
     p.stdout?.on('data', (c: Buffer) => (out += c));
     p.stderr?.on('data', (c: Buffer) => (out += c));
@@ -331,7 +331,7 @@ describe('root helper', { skip }, () => {
     let out = '';
     const p = net6.spawn(net6.client, process.execPath, [
       join(DIST, 'helper', 'main.js'), '--mode', 'service', '--socket', sock, '--group', 'nogroup',
-      '--journal', join(dir, 'service.jsonl'), '--resolv-conf', resolvConf, '--tun-name', '4o6v0',
+      '--journal', join(dir, 'service.jsonl'), '--client-ids', join(dir, 'client-ids.json'), '--resolv-conf', resolvConf, '--tun-name', '4o6v0',
     ]);
     p.stdout?.on('data', (c: Buffer) => (out += c));
     p.stderr?.on('data', (c: Buffer) => (out += c));

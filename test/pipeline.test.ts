@@ -52,6 +52,7 @@ async function startGateway(config: ServerConfig, now?: () => number) {
 class RecordingNet {
   readonly calls: string[] = [];
   async addAddress(dev: string, a: string, p: number) { this.calls.push(`addr ${dev} ${a}/${p}`); }
+  async replaceAddress(dev: string, old: string, a: string, p: number) { this.calls.push(`replace ${dev} ${old} ${a}/${p}`); }
   async setSysctl(key: string, value: string) { this.calls.push(`sysctl ${key}=${value}`); }
   async setMtu(dev: string, mtu: number) { this.calls.push(`mtu ${dev} ${mtu}`); }
   async setUp(dev: string) { this.calls.push(`up ${dev}`); }
@@ -96,7 +97,7 @@ for (const encrypted of [false, true]) {
       ['connecting:resolving', 'connecting:tcp', 'connecting:awaiting-ip', 'connected']);
     assert.equal(s.lease.address, '198.18.0.2');
     assert.deepEqual(s.lease.dns, ['198.18.0.1', '198.18.0.53']);
-    assert.deepEqual(netcfg.calls, ['sysctl net.ipv6.conf.cli0.disable_ipv6=1', 'addr cli0 198.18.0.2/24', 'mtu cli0 1500', 'up cli0', 'default cli0', 'dns cli0 198.18.0.1,198.18.0.53']);
+    assert.deepEqual(netcfg.calls, ['sysctl net.ipv6.conf.cli0.disable_ipv6=1', 'sysctl net.ipv4.conf.cli0.promote_secondaries=1', 'addr cli0 198.18.0.2/24', 'mtu cli0 1500', 'up cli0', 'default cli0', 'dns cli0 198.18.0.1,198.18.0.53']);
 
     // Upstream: a batch of 100 packets, sizes up to the MTU, arrives in order at the server TUN.
     const up = Array.from({ length: 100 }, (_, i) => ipv4Packet('198.18.0.2', '198.18.0.1', (i * 37) % 1472, i));
@@ -561,9 +562,9 @@ function startWatchedClient(port: number, logs: string[]) {
     openTun: () => tun, net: new RecordingNet(), resolveHost: async () => '::1', connectTcp: connectTcpOverIpv6,
     clock: { ...systemClock, wallNow: () => Date.now() + skewMs },
     log: createLogger({ level: 'info', write: () => {}, onEvent: (_level, msg) => logs.push(msg) }),
-    watchRemovedAddresses: (onRemoved) => {
+    watchNetwork: (onEvent) => {
       watches++;
-      removed = onRemoved;
+      removed = (address) => onEvent({ kind: 'address-removed', address });
       return { stop: () => { stops++; } };
     },
   }, { ipRequestIntervalMs: 300, tickMs: 100 });
@@ -622,6 +623,8 @@ test('when the local address of the connection goes away, the client reconnects 
   const lost = await waitForState(c.states, from, 'reconnecting', 2000);
   assert.match(JSON.stringify(lost), /address ::1 went away \(network change\)/);
   await waitForState(c.states, from, 'connected', 5000);
-  assert.deepEqual(c.watchCounts(), { watches: 2, stops: 1 }, 'one watch per connection, stopped with it');
+  assert.deepEqual(c.watchCounts(), { watches: 1, stops: 0 }, 'one watch for the tunnel, through its reconnects');
   assert.equal(gateway.metrics().accepted, 2);
+  await c.engine.disconnect();
+  assert.deepEqual(c.watchCounts(), { watches: 1, stops: 1 }, 'stopped with the tunnel');
 });

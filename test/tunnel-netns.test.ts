@@ -71,7 +71,7 @@ ${extra}
   function startClient(args: string[], tag = String(procs.length)): Proc {
     const p = new Proc(net.spawn(net.client, process.execPath, [
       CLI, 'connect', '--server', net.serverAddress, '--port', '5555',
-      '--journal', join(dir, `journal-${tag}.jsonl`), '--stats-interval', '1', ...args,
+      '--journal', join(dir, `journal-${tag}.jsonl`), '--client-ids', join(dir, `client-ids-${tag}.json`), '--stats-interval', '1', ...args,
     ]), `client ${tag}`);
     procs.push(p);
     return p;
@@ -190,7 +190,8 @@ ${extra}
 
   test('two clients from the same IPv6 address, pool of 2: both work, a third is refused', async () => {
     const server = await startServer('', null, '198.18.0.2-198.18.0.3');
-    const quiet = ['--no-default-route', '--no-dns', '--no-reconnect'];
+    // Two tunnels at once: a kill switch of one would block the other's device.
+    const quiet = ['--no-default-route', '--no-dns', '--no-reconnect', '--kill-switch', 'off'];
     // Client a finds the gateway by name (AAAA from the namespace's hosts file).
     // Client a also takes the plain TUN path (no virtio header, no coalescing, no TSO).
     const a = startClient(['--tun-name', '4o6a', ...quiet, '--server', 'gateway.test', '--no-tun-offload'], 'a');
