@@ -28,6 +28,19 @@ let sealArena = Buffer.allocUnsafeSlow(512 * 1024);
 let regionStarts = new Int32Array(512);
 let regionLengths = new Int32Array(512);
 const MAX_INNER_FRAME_BYTES = 2053;
+/**
+ * How far past highWaterBytes control frames may still queue when the caller does not say: a data
+ * batch goes out whenever the queue is under the bound, so one batch may take it past by its own size.
+ */
+export const DEFAULT_CONTROL_HEADROOM_BYTES = 512 * 1024;
+
+/** The peer does not read: its queue passed the bound with a control frame, so the link was closed. */
+export class SendQueueFullError extends Error {
+  constructor(readonly queuedBytes: number) {
+    super(`send queue full: ${queuedBytes} bytes queued and the peer is not reading`);
+    this.name = 'SendQueueFullError';
+  }
+}
 
 export interface LinkStats {
   bytesIn: number;
@@ -53,8 +66,18 @@ export interface FrameLinkOptions {
   cipher: FrameCipher | null;
   /** Seal every outgoing frame (a keyed client: from its first frame). */
   encryptOutgoing: boolean;
-  /** Socket bytes queued beyond which data packets are dropped, as a router would. */
+  /**
+   * The bound on bytes queued toward the peer (everything: data and control frames). Data packets
+   * are dropped while the queue is over it, as a router would.
+   */
   highWaterBytes: number;
+  /**
+   * Control frames (IP response, heartbeat, 199) are never dropped, but count against the same
+   * queue: one that finds it past highWaterBytes + this closes the link (SendQueueFullError). Make
+   * it at least the largest data batch the caller sends, which may overshoot the bound once.
+   * Default DEFAULT_CONTROL_HEADROOM_BYTES.
+   */
+  controlHeadroomBytes?: number;
 }
 
 export class FrameLink {
@@ -68,10 +91,12 @@ export class FrameLink {
   private turnEndScheduled = false;
   private pausedForFairness = false;
   private closed = false;
+  private readonly controlLimitBytes: number;
   encryptOutgoing: boolean;
 
   constructor(readonly socket: Socket, private readonly opts: FrameLinkOptions, private readonly handlers: FrameLinkHandlers) {
     this.encryptOutgoing = opts.encryptOutgoing;
+    this.controlLimitBytes = opts.highWaterBytes + (opts.controlHeadroomBytes ?? DEFAULT_CONTROL_HEADROOM_BYTES);
     socket.setNoDelay(true); // without it Nagle + pacing gives the legacy pair its 16 ms lockstep
     onSocketChunks(socket, (chunk) => this.onData(chunk));
     socket.on('error', (err) => this.close(`socket error: ${err.message}`, err));
@@ -92,17 +117,33 @@ export class FrameLink {
     return this.socket.writableLength;
   }
 
-  /** Sends one control frame (already encoded as a plain frame); sealed when encrypting. Never dropped. */
-  sendFrame(frame: Buffer): void {
-    if (this.closed) return;
-    const out = this.encryptOutgoing && this.opts.cipher ? this.opts.cipher.seal(frame) : frame;
+  /**
+   * Sends one control frame (already encoded as a plain frame); sealed when encrypting. Never
+   * dropped: false when the link is closed, or closes now because the peer's queue is past its
+   * bound (see controlHeadroomBytes).
+   */
+  sendFrame(frame: Buffer): boolean {
+    const cipher = this.encryptOutgoing ? this.opts.cipher : null;
+    if (this.closed || !this.roomForControl(frame.length + (cipher ? ENCRYPTION_OVERHEAD_BYTES : 0))) return false;
+    const out = cipher ? cipher.seal(frame) : frame;
     this.write(out, 1);
+    return true;
   }
 
-  /** Sends a frame plain even when encrypting (type 199 answers). */
-  sendPlainFrame(frame: Buffer): void {
-    if (this.closed) return;
+  /** Sends a frame plain even when encrypting (type 199 answers); bounded like sendFrame. */
+  sendPlainFrame(frame: Buffer): boolean {
+    if (this.closed || !this.roomForControl(frame.length)) return false;
     this.write(frame, 1);
+    return true;
+  }
+
+  /** Whether a control frame of `bytes` fits under the queue's bound; closes the link when not. */
+  private roomForControl(bytes: number): boolean {
+    const queued = this.socket.writableLength;
+    if (queued + bytes <= this.controlLimitBytes) return true;
+    const err = new SendQueueFullError(queued);
+    this.close(err.message, err);
+    return false;
   }
 
   /**

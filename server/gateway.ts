@@ -13,7 +13,7 @@ import { adoptWithSharedReads } from '../link/socket-read';
 import { TUNNEL_TCP_MSS, clampTcpMss, ipv4Destination, ipv4LengthMatches, ipv4Source, isIPv4Packet } from '../link/ipv4';
 import type { PacketDevice } from '../link/packet-device';
 import { intToIpv4, ipv4ToInt, type ServerConfig } from '../protocol/config';
-import { FrameCipher, MAX_INNER_FRAME_BYTES } from '../protocol/crypto';
+import { ENCRYPTION_OVERHEAD_BYTES, FrameCipher, MAX_INNER_FRAME_BYTES } from '../protocol/crypto';
 import { FRAME_HEADER_BYTES, MessageType } from '../protocol/frame';
 import { HEARTBEAT_FRAME, UNSUPPORTED_FRAME, encodeIpResponse } from '../protocol/messages';
 import { AddressPool } from './address-pool';
@@ -31,6 +31,11 @@ const SWEEP_INTERVAL_MS = 1000; // protocol.md "Session behaviour": a 1 s tick
  * requests cannot make the gateway queue answers faster than a second's worth.
  */
 export const IP_RESPONSE_INTERVAL_MS = 1000;
+/**
+ * A client's queue may pass max_queue_bytes by one downstream batch (data goes out while the queue
+ * is under the bound); control frames beyond that close the connection: the client is not reading.
+ */
+const CONTROL_HEADROOM_BYTES = TUN_BATCH_PACKETS * (TUN_READ_PACKET_BYTES + FRAME_HEADER_BYTES + ENCRYPTION_OVERHEAD_BYTES);
 /** Log lines a peer can cause, per kind (accepted, refused, closed for a reason ...): this many a second, then counted. */
 const PEER_LOG_BURST = 10;
 
@@ -216,6 +221,7 @@ export class Gateway {
       cipher: this.cipher,
       encryptOutgoing: false,
       highWaterBytes: this.opts.config.maxQueueBytes,
+      controlHeadroomBytes: CONTROL_HEADROOM_BYTES,
     }, {
       onFrame: (type, payload, encrypted) => this.onFrame(session, type, payload, encrypted),
       onChunkEnd: () => this.flushTunWrites(),
@@ -464,6 +470,7 @@ export class Gateway {
 function causeOf(err: Error | undefined): CloseCause {
   if (err === undefined) return 'peer';
   if (err.name === 'MalformedFrameError') return 'malformed';
+  if (err.name === 'SendQueueFullError') return 'queueFull';
   return 'socketError';
 }
 
