@@ -226,6 +226,45 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
+  test('resizing: from 640×480 to 4K nothing overflows sideways, the graph follows its card, Disconnect stays in view', async () => {
+    const disconnect = page.getByRole('button', { name: /^Connected/ });
+    const graph = page.getByTestId('rate-graph');
+    const measure = () => page.evaluate(`(() => {
+      const doc = document.documentElement;
+      const main = document.querySelector('.main');
+      const canvas = document.querySelector('[data-testid=rate-graph] canvas');
+      const card = document.querySelector('[data-testid=rate-graph]').closest('.card');
+      const cardInner = card.clientWidth - parseFloat(getComputedStyle(card).paddingLeft) - parseFloat(getComputedStyle(card).paddingRight);
+      const overflowing = [...document.querySelectorAll('.app *')].filter((e) => {
+        const r = e.getBoundingClientRect();
+        return r.width > 0 && (r.right > doc.clientWidth + 0.5 || r.left < -0.5) && !e.closest('.skip-link');
+      }).map((e) => e.className || e.tagName).slice(0, 5);
+      return { docOverflow: doc.scrollWidth - doc.clientWidth, mainOverflow: main.scrollWidth - main.clientWidth,
+        canvas: canvas.getBoundingClientRect().width, cardInner, overflowing };
+    })()`) as Promise<{ docOverflow: number; mainOverflow: number; canvas: number; cardInner: number; overflowing: string[] }>;
+    const sizes = [[1400, 900], [800, 600], [640, 480], [1024, 768], [1920, 1080], [3840, 2160], [1100, 760]];
+    for (const [width, height] of sizes) {
+      await page.setViewportSize({ width, height });
+      const what = `${width}×${height}`;
+      let m = await measure();
+      // The graph redraws on the next animation frame after its box changed.
+      for (let i = 0; i < 20 && Math.abs(m.canvas - m.cardInner) > 2; i++) {
+        await sleep(50);
+        m = await measure();
+      }
+      assert.equal(m.docOverflow, 0, `${what}: the page scrolls sideways by ${m.docOverflow} px`);
+      assert.equal(m.mainOverflow, 0, `${what}: the panel scrolls sideways by ${m.mainOverflow} px`);
+      assert.deepEqual(m.overflowing, [], `${what}: elements past the right edge`);
+      assert.ok(Math.abs(m.canvas - m.cardInner) <= 2, `${what}: the graph is ${m.canvas} px wide in a card of ${m.cardInner} px`);
+      await disconnect.scrollIntoViewIfNeeded();
+      const box = await disconnect.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= width && box.y >= 0 && box.y + box.height <= height, `${what}: Disconnect in view, at ${JSON.stringify(box)}`);
+      assert.equal(await disconnect.getAttribute('data-tone'), 'ok');
+      if (width === 640 || width === 800) await shot(`states-03-connected-${width}`);
+    }
+    assert.equal(await graph.getAttribute('data-samples'), '60');
+  });
+
   test('reconnecting: attempt, a countdown and the reason', async () => {
     fake.setState({ kind: 'reconnecting', server: SERVER, serverAddress: 'fd00::1', held: FAKE_LEASE, attempt: 2, retryInMs: 8000, lastFailure: { reason: 'heartbeat-lost', message: 'no heartbeat for 60 s' } }, 'Office');
     await waitForText(button(), /^Reconnecting…Click to stop/, 'reconnecting');
