@@ -41,6 +41,8 @@ export interface ImportResult {
   imported: Profile[];
   /** Imported under another name because the name was taken. */
   renamed: { from: string; to: string }[];
+  /** Not imported: identical to a profile already here (or earlier in the same file). By name. */
+  skipped: string[];
   /** Not errors: e.g. legacy settings a profile cannot keep. */
   warnings: string[];
 }

@@ -7,6 +7,8 @@ import type { ProblemInfo } from './errors';
 import { type HelperTunnelProfileInput, hostSchema, portSchema, uuidSchema } from './helper-api';
 
 export const PROFILE_NAME_MAX_CHARS = 100;
+/** The longest server name the schema takes (a DNS name's 253 characters), read from the schema itself. */
+export const SERVER_HOST_MAX_CHARS = hostSchema.maxLength ?? 253;
 export const PROFILES_FORMAT = '4over6-profiles';
 export const PROFILES_VERSION = 1;
 
@@ -95,6 +97,12 @@ export function isProfileKey(text: string): boolean {
 
 export function sameName(a: string, b: string): boolean {
   return a.trim().localeCompare(b.trim(), undefined, { sensitivity: 'accent' }) === 0;
+}
+
+/** Identical profiles: the same name and every setting the same (ids aside), e.g. our own export read back. */
+export function sameProfile(a: ValidDraft, b: ValidDraft): boolean {
+  return sameName(a.name, b.name) && a.server.toLowerCase() === b.server.toLowerCase() && a.port === b.port &&
+    a.encryption === b.encryption && (a.uuid ?? null) === (b.uuid ?? null) && a.autoReconnect === b.autoReconnect && a.dns === b.dns;
 }
 
 // ---- problems ----------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ test('import and export through the IPC schema; file dialogs only where there ar
   const exported = await vpn.profiles.exportText({});
   assert.equal(exported.count, 1);
   const again = await vpn.profiles.importText({ fileName: exported.fileName, text: exported.text });
-  assert.deepEqual(again.renamed, [{ from: 'office', to: 'office (2)' }]);
+  assert.deepEqual(again, { imported: [], renamed: [], skipped: ['office'], warnings: [] }, 'our own export read back adds nothing');
   await assert.rejects(vpn.profiles.importText({ fileName: 'x.json', text: '{}' }), (err: unknown) =>
     err instanceof VpnError && err.code === 'IMPORT_INVALID' && err.problems.length > 0);
   assert.equal((await vpn.profiles.storeStatus()).recovery, null);

@@ -175,3 +175,29 @@ test('profile names from file names', () => {
   assert.equal(nameFromFileName('.yaml'), '.yaml');
   assert.equal(nameFromFileName('a'.repeat(150) + '.yaml').length, 100);
 });
+
+test('re-importing our own export skips every identical profile and says so; a changed one is renamed', async () => {
+  const store = await newStore();
+  store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: true, uuid: KEY });
+  store.create({ name: 'Lab', server: 'lab.example.org', port: 7000, encryption: false });
+  const exported = exportProfilesToText(store).text;
+  const before = store.list();
+
+  const again = importProfilesFromText(store, '4over6-profiles.json', exported);
+  assert.deepEqual(again.imported, []);
+  assert.deepEqual(again.skipped, ['Office', 'Lab']);
+  assert.deepEqual(again.renamed, []);
+  assert.deepEqual(store.list(), before, 'nothing added, nothing renamed "(2)"');
+
+  // The same name with another port is a different profile: imported under a free name. An entry
+  // repeated in the file counts once. A name differing only in case and spaces is the same name.
+  const mixed = importProfilesFromText(store, 'mixed.json', doc([
+    { name: 'Office', server: 'fd00:46::1', port: 6000, encryption: true, uuid: KEY },
+    { name: ' lab ', server: 'LAB.example.org', port: 7000, encryption: false },
+    { name: 'New', server: 'fd00::9', port: 1, encryption: false },
+    { name: 'New', server: 'fd00::9', port: 1, encryption: false },
+  ]));
+  assert.deepEqual(mixed.imported.map((p) => p.name), ['Office (2)', 'New']);
+  assert.deepEqual(mixed.skipped, ['lab', 'New']);
+  assert.deepEqual(mixed.renamed, [{ from: 'Office', to: 'Office (2)' }]);
+});

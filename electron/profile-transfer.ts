@@ -1,7 +1,8 @@
 // Import and export of profiles. Import takes our JSON document or a legacy client_config.yaml; it
 // is all-or-nothing: a file with any problem imports nothing and the error names every problem
-// (file, entry, field, what was expected). Names already in use are renamed "name (2)", never
-// overwritten. Export writes our document (the same format the store keeps on disk).
+// (file, entry, field, what was expected). A profile identical to one already here (the app's own
+// export read back) is skipped and reported; a different profile whose name is in use is renamed
+// "name (2)", never overwritten. Export writes our document (the same format the store keeps on disk).
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
@@ -10,7 +11,7 @@ import { ConfigError, parseClientConfig } from '../protocol/config';
 import { formatUuid } from '../protocol/crypto';
 import {
   PROFILES_FORMAT, PROFILES_VERSION, PROFILE_NAME_MAX_CHARS, type Profile, type ProfilesDocument, type ValidDraft,
-  checkDocument, checkEntry, parseJson, profileDraftSchema,
+  checkDocument, checkEntry, parseJson, profileDraftSchema, sameProfile,
 } from '../contract/profile-schema';
 import { type ProfileStore, uniqueName } from './profile-store';
 
@@ -95,11 +96,24 @@ export function renameClashes(drafts: ValidDraft[], takenNames: readonly string[
   return { drafts: out, renamed };
 }
 
+/** Drafts that are not identical to an existing profile or an earlier draft, and the names of those that are. */
+export function skipIdentical(drafts: readonly ValidDraft[], existing: readonly ValidDraft[]): { drafts: ValidDraft[]; skipped: string[] } {
+  const kept: ValidDraft[] = [];
+  const skipped: string[] = [];
+  for (const d of drafts) {
+    if (existing.some((e) => sameProfile(e, d)) || kept.some((k) => sameProfile(k, d))) skipped.push(d.name);
+    else kept.push(d);
+  }
+  return { drafts: kept, skipped };
+}
+
 export function importProfilesFromText(store: ProfileStore, fileName: string, text: string): ImportResult {
   const { drafts, warnings } = parseImport(fileName, text);
-  const plan = renameClashes(drafts, store.list().map((p) => p.name));
-  const imported = store.addAll(plan.drafts);
-  return { imported, renamed: plan.renamed, warnings };
+  const existing = store.list();
+  const fresh = skipIdentical(drafts, existing);
+  const plan = renameClashes(fresh.drafts, existing.map((p) => p.name));
+  const imported = plan.drafts.length > 0 ? store.addAll(plan.drafts) : [];
+  return { imported, renamed: plan.renamed, skipped: fresh.skipped, warnings };
 }
 
 export async function importProfilesFromFile(store: ProfileStore, path: string): Promise<ImportResult> {

@@ -227,6 +227,7 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
           key={editor.mode === 'edit' ? editor.profile.id : 'new'}
           mode={editor.mode}
           initial={editor.mode === 'edit' ? formFromProfile(editor.profile) : editor.initial}
+          takenNames={profiles.filter((p) => editor.mode === 'create' || p.id !== editor.profile.id).map((p) => p.name)}
           note={editor.mode === 'edit' && active && snapshot?.profileId === editor.profile.id
             ? 'This profile is in use: changes apply the next time you connect.' : null}
           onSave={save}

@@ -13,20 +13,25 @@ export interface ProfileEditorProps {
   initial: ProfileFormValues;
   /** Shown above the form, e.g. "changes apply on the next connect". */
   note?: string | null;
+  /** The other profiles' names: a taken name is flagged while typing. */
+  takenNames?: readonly string[];
   /** Saves; throws a VpnError main answered with. */
   onSave: (draft: ProfileDraft) => Promise<void>;
   onClose: () => void;
 }
 
-export function ProfileEditor({ mode, initial, note, onSave, onClose }: ProfileEditorProps) {
+export function ProfileEditor({ mode, initial, note, takenNames = [], onSave, onClose }: ProfileEditorProps) {
   const [values, setValues] = useState(initial);
   const [touched, setTouched] = useState<ReadonlySet<FormField>>(new Set());
   const [serverErrors, setServerErrors] = useState<FieldErrors>({});
   const [saving, setSaving] = useState(false);
-  const { draft, errors } = useMemo(() => validateForm(values), [values]);
+  const { draft, errors, warnings } = useMemo(() => validateForm(values, takenNames), [values, takenNames]);
   const ids = { name: useId(), server: useId(), port: useId(), uuid: useId(), enc: useId(), auto: useId(), dns: useId() };
 
-  const errorOf = (f: FormField): string | undefined => serverErrors[f] ?? (touched.has(f) ? errors[f] : undefined);
+  // A taken name is known at once: flagged while typing, not only after leaving the field.
+  const nameTaken = errors.name?.startsWith('A profile named') ?? false;
+  const errorOf = (f: FormField): string | undefined =>
+    serverErrors[f] ?? (touched.has(f) || (f === 'name' && nameTaken) ? errors[f] : undefined);
   const touch = (f: FormField) => setTouched((t) => (t.has(f) ? t : new Set(t).add(f)));
 
   const set = <K extends keyof ProfileFormValues>(key: K, value: ProfileFormValues[K]) => {
@@ -72,7 +77,8 @@ export function ProfileEditor({ mode, initial, note, onSave, onClose }: ProfileE
           </Field>
 
           <div className="field-row">
-            <Field id={ids.server} label="Server" hint="IPv6 address or host name" error={errorOf('server')} grow>
+            <Field id={ids.server} label="Server" hint={warnings.server ?? 'IPv6 address or host name'} hintTone={warnings.server ? 'warn' : undefined}
+              error={errorOf('server')} grow>
               <input id={ids.server} type="text" value={values.server} spellCheck={false} autoCapitalize="off" autoComplete="off"
                 placeholder="fd00::1 or vpn.example.org" onChange={text('server')} onBlur={() => touch('server')}
                 {...invalid(ids.server, errorOf('server'))} />
@@ -130,8 +136,8 @@ function invalid(id: string, error: string | undefined, hasHint = true) {
   return hasHint ? { 'aria-describedby': `${id}-hint` } : {};
 }
 
-function Field({ id, label, hint, error, children, grow, narrow }: {
-  id: string; label: string; hint?: string; error?: string; children: ReactNode; grow?: boolean; narrow?: boolean;
+function Field({ id, label, hint, hintTone, error, children, grow, narrow }: {
+  id: string; label: string; hint?: string; hintTone?: 'warn'; error?: string; children: ReactNode; grow?: boolean; narrow?: boolean;
 }) {
   return (
     <div className={`field${grow ? ' grow' : ''}${narrow ? ' narrow' : ''}${error ? ' has-error' : ''}`}>
@@ -139,7 +145,7 @@ function Field({ id, label, hint, error, children, grow, narrow }: {
       {children}
       {error
         ? <p id={`${id}-error`} className="field-error">{error}</p>
-        : hint ? <p id={`${id}-hint`} className="field-hint">{hint}</p> : null}
+        : hint ? <p id={`${id}-hint`} className={`field-hint${hintTone ? ` field-${hintTone}` : ''}`} data-tone={hintTone}>{hint}</p> : null}
     </div>
   );
 }

@@ -2,7 +2,9 @@
 // out. Validity comes from the same zod schema main checks with (contract/profile-schema.ts), so the
 // form cannot accept what main refuses; only the wording is adjusted for a form.
 import type { ProblemInfo } from '../contract/ipc-schema';
-import { type Profile, type ProfileDraft, checkEntry, isProfileKey, profileDraftSchema } from '../contract/profile-schema';
+import {
+  type Profile, type ProfileDraft, SERVER_HOST_MAX_CHARS, checkEntry, isProfileKey, profileDraftSchema, sameName,
+} from '../contract/profile-schema';
 
 export interface ProfileFormValues {
   name: string;
@@ -16,6 +18,8 @@ export interface ProfileFormValues {
 
 export type FormField = 'name' | 'server' | 'port' | 'uuid';
 export type FieldErrors = Partial<Record<FormField | 'form', string>>;
+/** Things worth a second look that do not stop a save. */
+export type FieldWarnings = Partial<Record<FormField, string>>;
 
 export const FORM_FIELDS: readonly FormField[] = ['name', 'server', 'port', 'uuid'];
 export const DEFAULT_PORT = 5555;
@@ -52,9 +56,24 @@ function toDraft(v: ProfileFormValues): Record<string, unknown> {
   };
 }
 
-/** The draft to send, or what is wrong with each field. */
-export function validateForm(v: ProfileFormValues): { draft: ProfileDraft | null; errors: FieldErrors } {
+/** An IPv6 address whose last group reads like a port: "fd00::1:5555" may be "[fd00::1]:5555". */
+const PORT_LIKE_TAIL = /^(.*:.*):(\d{3,5})$/;
+
+export interface FormCheck {
+  /** The draft to send, or null while a field is wrong. */
+  draft: ProfileDraft | null;
+  /** One message per field. */
+  errors: FieldErrors;
+  warnings: FieldWarnings;
+}
+
+/**
+ * The draft to send, or what is wrong with each field. `takenNames`: the other profiles' names (a
+ * taken name is refused by main; saying so while typing saves a round trip).
+ */
+export function validateForm(v: ProfileFormValues, takenNames: readonly string[] = []): FormCheck {
   const errors: FieldErrors = {};
+  const warnings: FieldWarnings = {};
   const candidate = toDraft(v);
   const checked = checkEntry(profileDraftSchema, candidate, { source: 'profile', entry: null, entryName: null });
   if ('problems' in checked) Object.assign(errors, fieldErrors(checked.problems, v));
@@ -62,17 +81,26 @@ export function validateForm(v: ProfileFormValues): { draft: ProfileDraft | null
   if (!errors.server && IPV4_LITERAL.test(String(candidate.server))) {
     errors.server = 'The server is reached over IPv6: enter its IPv6 address or a host name with an AAAA record';
   }
-  return { draft: Object.keys(errors).length === 0 ? (checked as { value: ProfileDraft }).value : null, errors };
+  const name = v.name.trim();
+  if (!errors.name && name !== '' && takenNames.some((t) => sameName(t, name))) {
+    errors.name = `A profile named “${name}” already exists: choose another name`;
+  }
+  const tail = PORT_LIKE_TAIL.exec(String(candidate.server));
+  if (!errors.server && tail && Number(tail[2]) <= 65535) {
+    warnings.server = `If ${tail[2]} is the port, enter ${tail[1]} here and ${tail[2]} as the port`;
+  }
+  return { draft: Object.keys(errors).length === 0 ? (checked as { value: ProfileDraft }).value : null, errors, warnings };
 }
 
-/** Problems (from the schema or from main's reply) by form field; the rest under `form`. */
+/** Problems (from the schema or from main's reply) by form field, the first per field; the rest under `form`. */
 export function fieldErrors(problems: readonly ProblemInfo[], v?: ProfileFormValues): FieldErrors {
   const errors: FieldErrors = {};
   for (const p of problems) {
     const top = p.field.split('.')[0];
     const field: FormField | 'form' = (FORM_FIELDS as readonly string[]).includes(top) ? top as FormField : 'form';
     const message = v ? friendly(field, p.message, v) : capitalizeFirst(p.message);
-    errors[field] = errors[field] ? `${errors[field]}; ${message}` : message;
+    if (field === 'form') errors.form = errors.form ? `${errors.form}; ${message}` : message;
+    else errors[field] ??= message;
   }
   return errors;
 }
@@ -80,8 +108,14 @@ export function fieldErrors(problems: readonly ProblemInfo[], v?: ProfileFormVal
 function friendly(field: FormField | 'form', message: string, v: ProfileFormValues): string {
   switch (field) {
     case 'name': return v.name.trim() === '' ? 'Enter a name' : capitalizeFirst(message);
-    case 'server': return v.server.trim() === '' ? 'Enter the server’s IPv6 address or host name' : 'Expected an IPv6 address (fd00::1) or a host name (vpn.example.org)';
-    case 'port': return v.port.trim() === '' ? 'Enter a port' : 'Expected a whole number from 1 to 65535';
+    case 'server': {
+      const server = cleanServer(v.server);
+      if (server === '') return 'Enter the server’s IPv6 address or host name';
+      if (server.length > SERVER_HOST_MAX_CHARS) return `Too long: ${server.length} characters; a host name has at most ${SERVER_HOST_MAX_CHARS}`;
+      return 'Expected an IPv6 address (fd00::1) or a host name (vpn.example.org)';
+    }
+    // Short: the port field is narrow and its error should fit on one line.
+    case 'port': return v.port.trim() === '' ? 'Enter a port' : 'Use 1 to 65535';
     case 'uuid': return v.uuid.trim() === '' ? 'Required when encryption is on: paste the server’s key or generate one' : 'Expected a UUID: 8-4-4-4-12 hex digits';
     default: return capitalizeFirst(message);
   }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { TunnelSnapshot } from '../contract/ipc-schema';
 import { emptyStats } from '../contract/stats';
 import type { TunnelState } from '../contract/tunnel-state';
-import { buttonView, failureView, helperProblem, snapshotForProfile, statusView } from './state-view';
+import { buttonView, failureView, helperProblem, importSummary, snapshotForProfile, statusView } from './state-view';
 
 const failed: TunnelState = { kind: 'failed', failure: { reason: 'wrong-key', message: 'the server answered 199: it has no key or a different key' } };
 
@@ -47,4 +47,13 @@ test('the helper problem says by its kind whether the helper stopped or could no
   const refused = helperProblem({ status: 'lost', mode: null, error: { code: 'HELPER_LAUNCH_FAILED', message: 'pkexec stopped: the helper stopped before it was ready' } });
   assert.equal(refused?.kind, 'unavailable');
   assert.match(refused?.advice ?? '', /enter your password/);
+});
+
+test('the import summary says what was new, what was already here, and names the skipped', () => {
+  const p = { id: 'x', name: 'New', server: 'fd00::1', port: 1, encryption: false, uuid: null, autoReconnect: true, dns: true };
+  assert.equal(importSummary({ imported: [p], renamed: [], skipped: [], warnings: [] }, 'a.json'), 'Imported 1 profile from a.json.');
+  assert.equal(importSummary({ imported: [], renamed: [], skipped: ['Office', 'Lab'], warnings: [] }, '4over6-profiles.json'),
+    'Nothing new from 4over6-profiles.json. 2 were already here and were skipped: “Office”, “Lab”.');
+  assert.equal(importSummary({ imported: [p], renamed: [], skipped: ['Office'], warnings: [] }, null),
+    'Imported 1 profile. 1 was already here and was skipped: “Office”.');
 });

@@ -1,6 +1,6 @@
 // What the window says about the tunnel, as plain data from a snapshot: the status line, the big
 // button (label, colour, what a click does) and the helper-link problem. Pure, so it reads like a table.
-import type { HelperLinkInfo, TunnelSnapshot, VpnErrorInfo } from '../contract/ipc-schema';
+import type { HelperLinkInfo, ImportResult, TunnelSnapshot, VpnErrorInfo } from '../contract/ipc-schema';
 import { explainFailure } from '../contract/failure-advice';
 import { type Failure, IDLE, type TunnelState } from '../contract/tunnel-state';
 import { phaseDetail, stateHeadline, tunnelName } from '../contract/tunnel-summary';
@@ -197,4 +197,15 @@ export function capitalize(text: string): string {
 
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "Imported 2 profiles from x.json. 3 were already here and were skipped: A, B, C." */
+export function importSummary(r: ImportResult, from: string | null): string {
+  const source = from ? ` from ${from}` : '';
+  const head = r.imported.length === 0 && r.skipped.length > 0
+    ? `Nothing new${source}.`
+    : `Imported ${plural(r.imported.length, 'profile')}${source}.`;
+  if (r.skipped.length === 0) return head;
+  const names = r.skipped.map((n) => `“${n}”`).join(', ');
+  return `${head} ${r.skipped.length === 1 ? '1 was' : `${r.skipped.length} were`} already here and ${r.skipped.length === 1 ? 'was' : 'were'} skipped: ${names}.`;
 }

@@ -4,7 +4,7 @@
 import { type ChangeEvent, useRef, useState } from 'react';
 import { type ImportResult, type ProblemInfo, type VpnApi, VpnError } from '../contract/ipc-schema';
 import type { Notice } from './notices';
-import { plural } from './state-view';
+import { importSummary, plural } from './state-view';
 
 export interface ImportFailure {
   fileName: string | null;
@@ -23,10 +23,10 @@ export function useTransfer(api: VpnApi, desktop: boolean, notify: (n: Omit<Noti
 
   const reportImported = (r: ImportResult, from: string | null) => {
     setFailure(null);
-    const parts = [`Imported ${plural(r.imported.length, 'profile')}${from ? ` from ${from}` : ''}.`];
+    const parts = [importSummary(r, from)];
     for (const { from: a, to } of r.renamed) parts.push(`“${a}” was renamed “${to}” (the name was taken).`);
     parts.push(...r.warnings);
-    notify({ tone: 'ok', text: parts.join(' ') });
+    notify({ tone: r.imported.length > 0 ? 'ok' : 'info', text: parts.join(' ') });
     onImported(r);
   };
 
@@ -114,3 +114,4 @@ export function useTransfer(api: VpnApi, desktop: boolean, notify: (n: Omit<Noti
 
   return { startImport, startExport, fileInput, failure, clearFailure: () => setFailure(null), busy };
 }
+

@@ -92,10 +92,32 @@ describe('desktop UI in Chromium, against the real helper and gateway', { skip }
     await dialog.getByLabel('Key', { exact: true }).focus();
     await page.keyboard.press('Tab');
     assert.match(await dialog.locator('.field-error').allTextContents().then((t) => t.join(' | ')),
-      /Expected an IPv6 address.*\| Expected a whole number from 1 to 65535.*\| Required when encryption is on/);
+      /Expected an IPv6 address.*\| Use 1 to 65535 \| Required when encryption is on/);
     assert.equal(await save.isDisabled(), true);
     assert.equal(await dialog.getByLabel('Server', { exact: true }).getAttribute('aria-invalid'), 'true');
     await h.screenshot('02-editor-invalid');
+
+    // The port's errors fit on one line of the narrow field, whatever was typed.
+    const portError = dialog.locator('.field.narrow .field-error');
+    for (const port of ['70000', 'abc', '']) {
+      await dialog.getByLabel('Port', { exact: true }).fill(port);
+      const lines = await portError.evaluate((e) => Math.round(e.getBoundingClientRect().height / parseFloat((globalThis as any).getComputedStyle(e).lineHeight)));
+      assert.equal(lines, 1, `the port error for ${JSON.stringify(port)} takes ${lines} lines`);
+      const [box, field] = [await portError.boundingBox(), await dialog.locator('.field.narrow').boundingBox()];
+      assert.ok(box && field && box.x + box.width <= field.x + field.width + 40, 'and stays by its field');
+    }
+    // A 300-character host: one error, and it says so.
+    await dialog.getByLabel('Server', { exact: true }).fill(`${'a'.repeat(296)}.org`);
+    const serverField = dialog.locator('.field', { has: page.getByLabel('Server', { exact: true }) });
+    assert.deepEqual(await serverField.locator('.field-error').allTextContents(), ['Too long: 300 characters; a host name has at most 253']);
+    // An address whose last group looks like a port: accepted, with a hint.
+    await dialog.getByLabel('Server', { exact: true }).fill('fd00::1:5555');
+    const hint = serverField.locator('.field-hint');
+    assert.equal(await hint.textContent(), 'If 5555 is the port, enter fd00::1 here and 5555 as the port');
+    assert.equal(await hint.getAttribute('data-tone'), 'warn');
+    assert.equal(await serverField.locator('.field-error').count(), 0);
+    await dialog.getByLabel('Port', { exact: true }).fill('5555');
+    await h.screenshot('02b-editor-port-hint');
 
     await dialog.getByLabel('Server', { exact: true }).fill(h.net6.serverAddress);
     await dialog.getByLabel('Port', { exact: true }).fill(String(SERVER_PORT));
@@ -109,16 +131,17 @@ describe('desktop UI in Chromium, against the real helper and gateway', { skip }
     await item.waitFor();
     assert.match(await item.textContent() ?? '', new RegExp(`\\[${h.net6.serverAddress}\\]:${SERVER_PORT}.*Encrypted`));
 
-    // Main refuses a name that is taken (case-insensitively): the message shows at the Name field.
+    // A name that is taken (in any case) is flagged while typing, before leaving the field.
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     const again = page.getByRole('dialog', { name: 'Add a profile' });
-    await again.getByLabel('Name', { exact: true }).fill('test GATEWAY');
     await again.getByLabel('Server', { exact: true }).fill('vpn.example.org');
     await again.getByRole('button', { name: 'Generate' }).click();
-    await again.getByRole('button', { name: 'Add profile' }).click();
+    await again.getByLabel('Name', { exact: true }).fill('test GATEWAY');
     const nameError = again.locator('.field.has-error', { has: page.getByText('Name', { exact: true }) }).locator('.field-error');
-    await waitForText(nameError, /already taken/, 'the name error from main');
-    await h.screenshot('03-editor-server-error');
+    await waitForText(nameError, /^A profile named “test GATEWAY” already exists: choose another name$/, 'the duplicate-name warning');
+    assert.equal(await again.getByLabel('Name', { exact: true }).getAttribute('aria-invalid'), 'true');
+    assert.equal(await again.getByRole('button', { name: 'Add profile' }).isDisabled(), true);
+    await h.screenshot('03-editor-duplicate-name');
     await page.keyboard.press('Escape'); // Escape cancels
     await again.waitFor({ state: 'detached', timeout: 5000 });
     assert.deepEqual(await profileNames(), ['Test gateway']);
@@ -277,6 +300,12 @@ describe('desktop UI in Chromium, against the real helper and gateway', { skip }
     assert.equal(doc.format, '4over6-profiles');
     assert.deepEqual(doc.profiles.map((p) => p.name), await profileNames());
     await waitForText(page.getByTestId('notices'), /Exported 4 profiles/, 'the export notice');
+
+    // Importing that file again adds nothing: every profile is recognised, and the summary says so.
+    const names = await profileNames();
+    await page.getByTestId('import-file').setInputFiles({ name: '4over6-profiles.json', mimeType: 'application/json', buffer: readFileSync(await download.path()) });
+    await waitForText(page.getByTestId('notices'), /Nothing new from 4over6-profiles\.json\. 4 were already here and were skipped: “Test gateway”, “Wrong key”, “Closed port”, “Test gateway \(2\)”\./, 'the skip summary');
+    assert.deepEqual(await profileNames(), names, 'no "(2)" copies');
   });
 
   test('disconnect: the button cancels and everything the helper changed is undone', async () => {
