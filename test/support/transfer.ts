@@ -1,6 +1,8 @@
 // TCP transfer endpoints for tunnel tests, run inside a namespace:
 //   node transfer.js sink <bindAddress> <port>          prints "listening", then "<bytes> <sha256>" per connection
 //   node transfer.js source <host> <port> <bytes>       sends random bytes, prints "<bytes> <sha256>"
+//   node transfer.js source <host> <port> stream        sends until its stdin closes; prints "flowing"
+//                                                       after the first 4 MiB, then "<bytes> <sha256>"
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 
@@ -24,28 +26,41 @@ if (mode === 'sink') {
   });
   server.listen({ host, port }, () => process.stdout.write('listening\n'));
 } else if (mode === 'source') {
-  const total = Number(bytesText);
+  const streaming = bytesText === 'stream';
+  let total = streaming ? Infinity : Number(bytesText);
   const hash = createHash('sha256');
+  let sent = 0;
+  let waitingForDrain = false;
+  const FLOWING_BYTES = 4 * 1024 * 1024;
   const sock = net.connect({ host, port }, () => {
-    let sent = 0;
     const pump = () => {
+      waitingForDrain = false;
       while (sent < total) {
         const chunk = randomBytes(Math.min(64 * 1024, total - sent));
         hash.update(chunk);
+        if (sent < FLOWING_BYTES && sent + chunk.length >= FLOWING_BYTES && streaming) process.stdout.write('flowing\n');
         sent += chunk.length;
         if (!sock.write(chunk)) {
+          waitingForDrain = true;
           sock.once('drain', pump);
           return;
         }
       }
       sock.end();
     };
+    if (streaming) {
+      process.stdin.resume();
+      process.stdin.on('end', () => {
+        total = sent; // stop here
+        if (!waitingForDrain) sock.end();
+      });
+    }
     pump();
   });
   let reply = '';
   sock.on('data', (c) => (reply += c.toString()));
   sock.on('close', () => {
-    process.stdout.write(`${total} ${hash.digest('hex')}\n`);
+    process.stdout.write(`${sent} ${hash.digest('hex')}\n`);
     process.stdout.write(`sink says ${reply.trim()}\n`);
   });
   sock.on('error', (e) => {
