@@ -12,13 +12,25 @@ import {
 /** Suffix of the copy of a resolv.conf file kept while ours is in place. */
 export const RESOLV_BACKUP_SUFFIX = '.4over6-backup';
 
+/**
+ * Where the original of a resolv.conf we replace is kept: beside it, except inside /etc/netns/<ns>/.
+ * `ip netns exec` bind-mounts every entry of that folder over /etc, so a backup there makes every
+ * command run in the namespace print "Bind /etc/netns/<ns>/resolv.conf.4over6-backup -> ... failed";
+ * there the backup goes beside the folder, as /etc/netns/.<ns>.<file>.4over6-backup.
+ */
+export function resolvBackupPath(path: string): string {
+  const inNetns = /^\/etc\/netns\/([^/]+)\/([^/]+)$/.exec(path);
+  if (inNetns && inNetns[1] !== '.' && inNetns[1] !== '..') return `/etc/netns/.${inNetns[1]}.${inNetns[2]}${RESOLV_BACKUP_SUFFIX}`;
+  return path + RESOLV_BACKUP_SUFFIX;
+}
+
 export type NetChange =
   | { kind: 'link-address'; dev: string; cidr: string }
   | { kind: 'link-up'; dev: string }
   | { kind: 'link-mtu'; dev: string; previous: number }
   | { kind: 'route'; dest: string; dev: string }
   /**
-   * DNS by replacing a resolv.conf file; the original is moved to backupPath (= path + RESOLV_BACKUP_SUFFIX).
+   * DNS by replacing a resolv.conf file; the original is moved to backupPath (= resolvBackupPath(path)).
    * created: there was no file at path before, so undo removes ours instead of restoring a backup.
    */
   | { kind: 'resolv-conf'; path: string; backupPath: string; created?: boolean }
@@ -90,7 +102,8 @@ export function parseChange(value: unknown): NetChange {
       const { path, backupPath, created } = value;
       if (typeof path !== 'string' || !isAbsolute(path) || path.includes('\0')) throw new Error(`invalid resolv.conf path ${JSON.stringify(path)}`);
       // Undo renames backupPath over path, so only ever accept the pair we create ourselves.
-      if (backupPath !== path + RESOLV_BACKUP_SUFFIX) throw new Error(`invalid resolv.conf backup path ${JSON.stringify(backupPath)}`);
+      // (path + suffix is what earlier versions wrote for /etc/netns/<ns>/ files too.)
+      if (backupPath !== resolvBackupPath(path) && backupPath !== path + RESOLV_BACKUP_SUFFIX) throw new Error(`invalid resolv.conf backup path ${JSON.stringify(backupPath)}`);
       if (created !== undefined && typeof created !== 'boolean') throw new Error('invalid resolv-conf created flag');
       return created ? { kind: 'resolv-conf', path, backupPath, created } : { kind: 'resolv-conf', path, backupPath };
     }

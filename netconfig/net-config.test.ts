@@ -1,6 +1,6 @@
 // End-to-end tests of NetConfigurator against a real network namespace, plus input validation and the resolvectl path with a fake runner.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +215,23 @@ describe('NetConfigurator in a network namespace', { skip }, () => {
       await net.undoAll();
       await assert.rejects(fs.stat(nsFile), { code: 'ENOENT' });
       assert.deepEqual(await fs.readFile('/etc/resolv.conf').catch(() => null), hostBefore);
+    });
+  });
+
+  it('a namespace\'s own resolv.conf is backed up outside /etc/netns/<ns>/, so `ip netns exec` binds cleanly', async () => {
+    await withNamespace('dnsbak', async (ns) => {
+      const dir = `/etc/netns/${ns.name}`;
+      await fs.mkdir(dir, { recursive: true });
+      await fs.writeFile(`${dir}/resolv.conf`, 'nameserver 198.18.9.9\n');
+      const net = new NetConfigurator({ netns: ns.name });
+      await net.setDns('d0', ['198.18.0.53']);
+      assert.deepEqual(await fs.readdir(dir), ['resolv.conf'], 'only the files ip netns exec should bind');
+      const run = spawnSync('ip', ['netns', 'exec', ns.name, 'cat', '/etc/resolv.conf'], { encoding: 'utf8' });
+      assert.equal(run.stderr, '', 'ip netns exec complained');
+      assert.match(run.stdout, /^nameserver 198\.18\.0\.53$/m);
+      await net.undoAll();
+      assert.equal(await fs.readFile(`${dir}/resolv.conf`, 'utf8'), 'nameserver 198.18.9.9\n');
+      assert.deepEqual((await fs.readdir('/etc/netns')).filter((f) => f.includes(ns.name) && f !== ns.name), [], 'no backup left');
     });
   });
 

@@ -2,7 +2,7 @@
 // table, sysctls), journaling each one first so it can be undone.
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { describeChange, RESOLV_BACKUP_SUFFIX, type NetChange } from './changes';
+import { describeChange, resolvBackupPath, type NetChange } from './changes';
 import { assertNetnsName, isAlreadyGone, runCommand, type CommandRunner } from './command';
 import { GUARD_TABLE, type GuardSpec, guardRuleset, isGuardTable } from './guard-table';
 import { ChangeJournal } from './journal';
@@ -31,7 +31,7 @@ export interface NetConfiguratorOptions {
 }
 
 export interface SetDnsOptions {
-  /** Write this resolv.conf file (original kept at <path>.4over6-backup) instead of choosing automatically. */
+  /** Write this resolv.conf file (original kept at resolvBackupPath(path)) instead of choosing automatically. */
   resolvConfPath?: string;
 }
 
@@ -144,7 +144,7 @@ export class NetConfigurator {
    * Points DNS at servers. In order: opts.resolvConfPath if given; with `netns`, /etc/netns/<ns>/resolv.conf
    * (what `ip netns exec` shows as /etc/resolv.conf, so the host's file is never touched); systemd-resolved
    * per-link DNS when `resolvectl status` works; otherwise /etc/resolv.conf. A resolv.conf is replaced whole
-   * and its original kept at <path>.4over6-backup.
+   * and its original kept at resolvBackupPath(path) (beside it, or beside /etc/netns/<ns>/).
    */
   async setDns(dev: string, servers: string[], opts: SetDnsOptions = {}): Promise<void> {
     checkInterfaceName(dev);
@@ -380,7 +380,7 @@ export class NetConfigurator {
     if (servers.length > 3) this.log(`resolv.conf: only the first 3 of ${servers.length} DNS servers are used by glibc`);
     // Already replaced by us: the backup holds the original, just rewrite ours.
     if (this.recorded.some((c) => c.kind === 'resolv-conf' && c.path === path)) return writeInPlace(path, content);
-    const backupPath = path + RESOLV_BACKUP_SUFFIX;
+    const backupPath = resolvBackupPath(path);
     if (await pathExists(backupPath)) {
       // It may be the only copy of the user's original file; never overwrite it.
       throw new Error(`${backupPath} already exists (left by an earlier run?): restore or remove it before setting DNS`);

@@ -13,6 +13,7 @@
 // the client namespace with its peer sent straight into the server namespace.
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { promises as fs, rmSync } from 'node:fs';
+import { RESOLV_BACKUP_SUFFIX } from '../../netconfig/changes';
 import { runCommand } from '../../netconfig/command';
 
 export const TEST_NETNS_PREFIX = '4o6t-';
@@ -117,8 +118,12 @@ export async function deleteNamespace(name: string): Promise<void> {
   } catch (e) {
     if (!/No such file or directory/.test(String((e as Error).message))) throw e;
   }
-  // Deleting the namespace also removes the veth/tun devices inside it; only the DNS dir may remain.
+  // Deleting the namespace also removes the veth/tun devices inside it; only the DNS dir (and the
+  // backup of its resolv.conf a killed helper left beside it, see resolvBackupPath) may remain.
   await fs.rm(`/etc/netns/${name}`, { recursive: true, force: true });
+  for (const f of await fs.readdir('/etc/netns').catch(() => [] as string[])) {
+    if (f.startsWith(`.${name}.`) && f.endsWith(RESOLV_BACKUP_SUFFIX)) await fs.rm(`/etc/netns/${f}`, { force: true });
+  }
   live.delete(name);
 }
 
