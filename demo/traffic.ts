@@ -1,9 +1,13 @@
 // Demo traffic: `sink <bind> <port>` accepts and echoes half back; `source <host> <port>` keeps one TCP stream
 // going at a slowly varying rate (a few Mbit/s up to ~40), retrying every second while the tunnel is down.
+// A stream whose echo stops for a few seconds is dropped and a new one started: after a disconnect
+// the old connection may sit ESTABLISHED for minutes (TCP backs off), and the graph would stay at 0.
 import net from 'node:net';
 
 const [mode, host, portText] = process.argv.slice(2);
 const port = Number(portText);
+/** No echo for this long on a stream that had been flowing: it is dead, start another. */
+const STALL_MS = 3000;
 
 if (mode === 'sink') {
   // Sends back half of what it gets, so the graph shows traffic both ways.
@@ -17,11 +21,17 @@ if (mode === 'sink') {
   const chunk = Buffer.alloc(16 * 1024, 0x34);
   const run = () => {
     const s = net.connect({ host, port });
-    s.resume(); // read the echo
-    let timer: NodeJS.Timeout | null = null;
+    let lastEchoAt = Date.now();
+    s.on('data', () => (lastEchoAt = Date.now())); // reads (and drops) the echo
+    let sender: NodeJS.Timeout | null = null;
+    // Covers a connect that hangs (SYNs into a tunnel that is not passing) and a stream gone silent.
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastEchoAt > STALL_MS) retry();
+    }, 500);
     s.on('connect', () => {
       const started = Date.now();
-      timer = setInterval(() => {
+      lastEchoAt = started;
+      sender = setInterval(() => {
         // 10 ms ticks; rate follows a 30 s sine between ~2 and ~40 Mbit/s.
         const mbit = 21 + 19 * Math.sin(((Date.now() - started) / 30_000) * 2 * Math.PI);
         let bytes = (mbit * 1e6) / 8 / 100;
@@ -35,8 +45,8 @@ if (mode === 'sink') {
     const retry = () => {
       if (retried) return; // 'error' and 'close' both come
       retried = true;
-      if (timer) clearInterval(timer);
-      timer = null;
+      clearInterval(watchdog);
+      if (sender) clearInterval(sender);
       s.destroy();
       setTimeout(run, 1000);
     };
