@@ -129,10 +129,22 @@ export interface SystemStatus {
   guard: GuardStatus;
 }
 
+/**
+ * Who asked the helper for the current (or last) tunnel. The installed service serves every member of
+ * its group, and any of them can switch or disconnect a tunnel another started: the app shows this.
+ */
+export interface TunnelOwner {
+  uid: number;
+  /** The account name; null when the helper cannot look it up. */
+  user: string | null;
+}
+
 export interface HelperStatus extends SystemStatus {
   state: TunnelState;
   /** The profile of the current (or last) tunnel. */
   profileName: string | null;
+  /** Who connected it (null before any connect). */
+  startedBy: TunnelOwner | null;
   stats: TunnelStatsSnapshot;
 }
 
@@ -163,7 +175,7 @@ export type HelperResponse =
   | { id: number | null; ok: false; error: HelperErrorInfo };
 
 export type HelperEvent =
-  | { event: 'state'; state: TunnelState; profileName: string | null }
+  | { event: 'state'; state: TunnelState; profileName: string | null; startedBy: TunnelOwner | null }
   | { event: 'stats'; stats: TunnelStatsSnapshot }
   | ({ event: 'system' } & SystemStatus)
   | { event: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; atMs: number };

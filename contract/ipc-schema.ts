@@ -7,7 +7,7 @@
 // side rethrows a `VpnError`, because Electron (and JSON) keep only an error's message.
 // No runtime imports: the renderer bundles this file.
 import type { Profile, ProfileDraft, ProfilePatch } from './profile-schema';
-import type { TunnelStatsSnapshot } from './helper-api';
+import type { TunnelOwner, TunnelStatsSnapshot } from './helper-api';
 import type { TunnelState } from './tunnel-state';
 import { type ProblemInfo, VpnError, type VpnErrorInfo } from './errors';
 
@@ -31,6 +31,8 @@ export interface TunnelSnapshot {
   /** The app profile of the current (or last) tunnel; null when unknown (e.g. started elsewhere). */
   profileId: string | null;
   profileName: string | null;
+  /** Who connected the tunnel (any member of the service's group can); absent or null when unknown. */
+  startedBy?: TunnelOwner | null;
   stats: TunnelStatsSnapshot;
   /** What the helper changed on this system, one line each. */
   changes: string[];

@@ -188,3 +188,15 @@ test('quitting disconnects, and stops a helper we spawned (not the service)', as
     await controller.shutdown(); // twice is harmless
   }
 });
+
+test('the snapshot says who started the tunnel, and follows when another user of the service takes it over', async () => {
+  const { vpn, fake, pushed, store } = await setup({ mode: 'service' });
+  const p = store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: true, uuid: KEY });
+  assert.deepEqual((await vpn.tunnel.connect({ profileId: p.id })).startedBy, { uid: process.getuid?.() ?? 0, user: 'tester' });
+  // Another member of the group switched the tunnel: the helper's state event names them.
+  fake.startedBy = { uid: 1234, user: 'alice' };
+  fake.setState(connectedState(), 'Home');
+  for (let i = 0; i < 50 && pushed.at(-1)?.startedBy?.user !== 'alice'; i++) await tick();
+  assert.deepEqual(pushed.at(-1)?.startedBy, { uid: 1234, user: 'alice' });
+  assert.deepEqual((await vpn.tunnel.snapshot()).startedBy, { uid: 1234, user: 'alice' });
+});

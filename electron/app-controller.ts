@@ -7,7 +7,7 @@
 // away the snapshot says so and the next connect reaches it again: nothing reconnects by itself.
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
-import type { HelperStatus, TunnelStatsSnapshot } from '../contract/helper-api';
+import type { HelperStatus, TunnelOwner, TunnelStatsSnapshot } from '../contract/helper-api';
 import {
   type HelperLinkInfo, type IpcHandlers, type StoreStatus, type TunnelSnapshot, VpnError,
 } from '../contract/ipc-schema';
@@ -203,7 +203,7 @@ export class AppController {
     this.detach.forEach((off) => off());
     this.session = session;
     this.detach = [
-      session.on('state', (state, profileName) => this.applyState(state, profileName)),
+      session.on('state', (state, profileName, startedBy) => this.applyState(state, profileName, startedBy)),
       session.on('stats', (stats) => {
         this.current = { ...this.current, stats };
         this.emit('tunnelStats', stats);
@@ -248,15 +248,16 @@ export class AppController {
       state: status.state,
       profileName: status.profileName,
       profileId: this.profileIdFor(status.profileName),
+      startedBy: status.startedBy ?? null,
       stats: status.stats,
       changes: status.changes,
     });
   }
 
-  private applyState(state: TunnelState, profileName: string | null): void {
+  private applyState(state: TunnelState, profileName: string | null, startedBy: TunnelOwner | null): void {
     this.stateEvents++;
     const kindChanged = state.kind !== this.current.state.kind;
-    this.set({ ...this.current, state, profileName, profileId: this.profileIdFor(profileName) });
+    this.set({ ...this.current, state, profileName, profileId: this.profileIdFor(profileName), startedBy });
     // The list of system changes moves when a tunnel comes up or goes down: fetch it then.
     if (kindChanged && ['connected', 'idle', 'failed'].includes(state.kind) && this.session?.isOpen) {
       this.session.status().then((s) => {

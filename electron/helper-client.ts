@@ -16,7 +16,7 @@ import { dirname } from 'node:path';
 import {
   HELPER_MAX_MESSAGE_BYTES, HELPER_PROTOCOL_VERSION, type HelloInfo, type HelperCommand, type HelperErrorCode,
   type HelperEvent, type HelperRequestInput, type HelperResponseValues, type KillSwitchMode, type HelperStatus, type HelperTunnelProfileInput,
-  type TunnelStatsSnapshot,
+  type TunnelOwner, type TunnelStatsSnapshot,
 } from '../contract/helper-api';
 import { VpnError, type VpnErrorCode } from '../contract/ipc-schema';
 import type { TunnelState } from '../contract/tunnel-state';
@@ -40,7 +40,7 @@ export interface HelperClientOptions {
 }
 
 export interface HelperClientEvents {
-  state: [state: TunnelState, profileName: string | null];
+  state: [state: TunnelState, profileName: string | null, startedBy: TunnelOwner | null];
   stats: [stats: TunnelStatsSnapshot];
   log: [level: 'debug' | 'info' | 'warn' | 'error', message: string, atMs: number];
   /** The connection is gone; `error` says why when it was not our own close(). */
@@ -244,7 +244,7 @@ export class HelperClient {
 
   private onEvent(e: HelperEvent): void {
     switch (e.event) {
-      case 'state': this.emitter.emit('state', e.state, e.profileName); break;
+      case 'state': this.emitter.emit('state', e.state, e.profileName, e.startedBy ?? null); break;
       case 'stats': this.emitter.emit('stats', e.stats); break;
       case 'log': this.emitter.emit('log', e.level, e.message, e.atMs); break;
       default: break; // a newer helper's event: ignore

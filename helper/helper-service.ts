@@ -5,7 +5,7 @@ import type net from 'node:net';
 import {
   HELPER_MAX_MESSAGE_BYTES, HELPER_PROTOCOL_VERSION, HelperProtocolError, type HelloInfo, type HelperErrorInfo,
   type GuardStatus, type HelperEvent, type HelperRequest, type HelperStatus, type HelperTunnelProfile, type KillSwitchMode,
-  type SystemStatus, type TunnelStatsSnapshot, parseHelperRequest,
+  type SystemStatus, type TunnelOwner, type TunnelStatsSnapshot, parseHelperRequest,
 } from '../contract/helper-api';
 import { emptyStats } from '../contract/stats';
 import { IDLE, type TunnelState } from '../contract/tunnel-state';
@@ -38,6 +38,8 @@ export interface HelperServiceOptions {
   /** Spawned mode: called when no authenticated app has been connected for `appGoneMs`. */
   onAppGone?: () => void;
   appGoneMs?: number;
+  /** The account name of a uid, for status (who started the tunnel); null when unknown. */
+  userName?: (uid: number) => string | null;
   /** Called after a shutdown request was answered. */
   onShutdown?: () => void;
 }
@@ -83,6 +85,7 @@ export class HelperService {
   private appGoneTimer: NodeJS.Timeout | null = null;
   private everAuthenticated = false;
   private lastSystemText = '';
+  private startedBy: TunnelOwner | null = null;
 
   /** Lines any local process can trigger (refusals, bad input) are logged at most once a second each. */
   private readonly limited: RateLimitedLog;
@@ -136,7 +139,7 @@ export class HelperService {
   }
 
   status(): HelperStatus {
-    return { state: this.lastState, profileName: this.profileName, stats: this.lastStats, ...this.system() };
+    return { state: this.lastState, profileName: this.profileName, startedBy: this.startedBy, stats: this.lastStats, ...this.system() };
   }
 
   /** Tells subscribers what is in place on the system now (call when changes or the kill switch moved). */
@@ -278,7 +281,7 @@ export class HelperService {
         return;
       case 'connect':
         await this.opts.killSwitch.set(request.killSwitch, request.allowLan);
-        await this.connect(request.profile);
+        await this.connect(request.profile, c.peer);
         this.reply(c, request.id, null, this.status());
         return;
       case 'setKillSwitch':
@@ -299,10 +302,14 @@ export class HelperService {
     }
   }
 
-  private async connect(profile: HelperTunnelProfile): Promise<void> {
+  private async connect(profile: HelperTunnelProfile, peer: PeerCredentials): Promise<void> {
+    const owner: TunnelOwner = { uid: peer.uid, user: this.opts.userName?.(peer.uid) ?? null };
+    const who = `${owner.user ?? 'uid'} (uid ${owner.uid})`;
     const kind = this.engine?.state.kind;
     if (this.engine && kind !== 'idle' && kind !== 'failed') {
-      this.opts.log.info(`switching from ${this.profileName} to ${profile.name}`);
+      this.opts.log.info(`switching from ${this.profileName} to ${profile.name}, asked by ${who}`);
+    } else {
+      this.opts.log.info(`connecting to ${profile.name}, asked by ${who}`);
     }
     const previous = this.engine;
     this.engine = null;
@@ -313,10 +320,11 @@ export class HelperService {
     const engine = this.opts.createEngine(profile);
     this.engine = engine;
     this.profileName = profile.name;
+    this.startedBy = owner;
     engine.on('state', (state) => {
       if (this.engine !== engine) return;
       this.lastState = state;
-      this.broadcast({ event: 'state', state, profileName: this.profileName });
+      this.broadcast({ event: 'state', state, profileName: this.profileName, startedBy: this.startedBy });
       this.publishSystem();
     });
     engine.on('stats', (stats) => {

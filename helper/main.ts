@@ -6,6 +6,7 @@
 //            user (PKEXEC_UID / SUDO_UID) on a 0600 socket, and exits when the app is gone for good.
 // Either way every connection's peer is checked with SO_PEERCRED, and at start the change journal
 // of a previous run that was killed is undone before anything else.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
@@ -55,6 +56,17 @@ function groupsOf(pid: number): number[] {
     return line ? line.slice(7).trim().split(/\s+/).filter(Boolean).map(Number) : [];
   } catch {
     return [];
+  }
+}
+
+/** A uid's account name (NSS included, through getent), or null. */
+function accountName(uid: number): string | null {
+  try {
+    const line = execFileSync('getent', ['passwd', String(uid)], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const name = line.split(':')[0];
+    return /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}\$?$/.test(name) ? name : null;
+  } catch {
+    return null;
   }
 }
 
@@ -205,6 +217,7 @@ async function main(argv: string[]): Promise<number> {
         clientId: clientIdFor(opts.clientIds, profile.server, profile.port, (m) => log.warn(m)),
       }, systemEnvironment({ net: netcfg, log, tunOffload: true, resolvConfPath: opts.resolvConf, guard: killSwitch }));
     },
+    userName: accountName,
     describeChanges: () => netcfg.changes.map(describeChange),
     killSwitch,
     log,

@@ -124,6 +124,9 @@ function ConnectionCard({ snapshot, stats, now, target }: { snapshot: TunnelSnap
         <Fact label="Last heartbeat" testId="last-heartbeat">{formatAgo(stats?.lastHeartbeatAgoMs ?? null)}</Fact>
         <Fact label="Reconnects" testId="reconnects">{String(stats?.reconnects ?? 0)}</Fact>
         <Fact label="Device" mono>{`${s.lease.tunName}, MTU ${s.lease.mtu}`}</Fact>
+        {snapshot.startedBy ? (
+          <Fact label="Started by" testId="started-by">{`${snapshot.startedBy.user ?? 'a user'} (uid ${snapshot.startedBy.uid})`}</Fact>
+        ) : null}
       </dl>
     </section>
   );

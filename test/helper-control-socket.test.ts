@@ -4,6 +4,7 @@
 //   [ns client] helper/main.js (spawned) -- TUN 4o6k0 ---- tunnel ----  [ns server] server/main.js
 //        ^ Unix socket: an app client, a flooder, a second client (all in the test process)
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -166,5 +167,41 @@ describe('helper control socket under a flood', { skip }, () => {
     assert.equal(((await app.request(3, 'status')) as { state: { kind: string } }).state.kind, 'connected');
     await app.request(4, 'disconnect');
     app.socket.destroy();
+  });
+
+  test('service mode: status names who started the tunnel; another group member can take it over', async () => {
+    const sock = join(dir, 'run', 'service.sock');
+    const service = new Proc(net6.spawn(net6.client, process.execPath, [
+      join(DIST, 'helper', 'main.js'), '--mode', 'service', '--socket', sock, '--group', 'nogroup',
+      '--journal', join(dir, 'service.jsonl'), '--tun-name', '4o6kv0',
+    ]), 'service helper');
+    try {
+      await service.waitFor(/READY /, 10_000);
+      // uid 65534, a member of the socket's group (nogroup), connects a tunnel.
+      const profile = { name: 'Nobody\'s tunnel', server: net6.serverAddress, port: 5555, uuid: UUID, dns: false };
+      const script = 'const s=require("net").connect(process.argv[1]);let got="";'
+        + 's.on("connect",()=>{s.write(JSON.stringify({id:1,cmd:"hello"})+"\\n");s.write(JSON.stringify({id:2,cmd:"connect",profile:JSON.parse(process.argv[2])})+"\\n")});'
+        + 's.on("data",d=>{got+=d;if(got.split("\\n").filter(Boolean).some(l=>JSON.parse(l).id===2)){console.log(got);s.destroy()}});'
+        + 's.on("error",e=>console.log("error:"+e.code));';
+      const member = await new Promise<string>((resolve) => {
+        const p = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script, sock, JSON.stringify(profile)]);
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d));
+        p.on('exit', () => resolve(out));
+      });
+      assert.match(member, /"id":2,"ok":true/, member);
+      // Root, another client of the same service, sees who it was, and can disconnect it.
+      const other = await RawClient.connect(sock);
+      await other.request(1, 'hello');
+      const status = (await other.request(2, 'status')) as { profileName: string; startedBy: unknown };
+      assert.equal(status.profileName, profile.name);
+      assert.deepEqual(status.startedBy, { uid: 65534, user: 'nobody' });
+      assert.match(service.out, /connecting to Nobody's tunnel, asked by nobody \(uid 65534\)/);
+      const after = (await other.request(3, 'disconnect')) as { state: { kind: string } };
+      assert.equal(after.state.kind, 'idle');
+      other.socket.destroy();
+    } finally {
+      await service.stop('SIGTERM');
+    }
   });
 });

@@ -5,7 +5,7 @@ import { unlinkSync } from 'node:fs';
 import net from 'node:net';
 import {
   type GuardStatus, HELPER_PROTOCOL_VERSION, HelperProtocolError, type HelperCommand, type HelperEvent, type HelperRequest, type HelperStatus,
-  type TunnelStatsSnapshot, parseHelperRequest,
+  type TunnelOwner, type TunnelStatsSnapshot, parseHelperRequest,
 } from '../../contract/helper-api';
 import { IDLE, type LeaseInfo, type TunnelState } from '../../contract/tunnel-state';
 
@@ -31,6 +31,7 @@ export class FakeHelper {
   readonly overrides: Partial<Record<HelperCommand, (req: HelperRequest) => FakeReply | Promise<FakeReply>>> = {};
   state: TunnelState = IDLE;
   profileName: string | null = null;
+  startedBy: TunnelOwner | null = null;
   changes: string[] = [];
   guard: GuardStatus = { mode: 'on', allowLan: false, active: false, blocking: false };
 
@@ -48,7 +49,7 @@ export class FakeHelper {
   }
 
   status(): HelperStatus {
-    return { state: this.state, profileName: this.profileName, stats: stats(), changes: this.changes, guard: this.guard };
+    return { state: this.state, profileName: this.profileName, startedBy: this.startedBy, stats: stats(), changes: this.changes, guard: this.guard };
   }
 
   /** Sends an event to every connection that subscribed. */
@@ -59,7 +60,7 @@ export class FakeHelper {
   setState(state: TunnelState, profileName = this.profileName): void {
     this.state = state;
     this.profileName = profileName;
-    this.emit({ event: 'state', state, profileName });
+    this.emit({ event: 'state', state, profileName, startedBy: this.startedBy });
   }
 
   /** Writes raw text to every connection (protocol-breaking tests). */
@@ -133,6 +134,7 @@ export class FakeHelper {
         this.state = { kind: 'connecting', server: req.profile.server, phase: 'resolving', attempt: 1, serverAddress: null, onLoss: 'reconnect', held: null };
         this.guard = { ...this.guard, mode: req.killSwitch, allowLan: req.allowLan };
         this.profileName = req.profile.name;
+        this.startedBy = { uid: process.getuid?.() ?? 0, user: 'tester' };
         return { ok: true, value: this.status() };
       case 'disconnect':
         this.state = IDLE;
