@@ -36,6 +36,7 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { encodeIpRequestPayload } from '../../protocol/ip-request';
 import { Proc } from '../support/proc';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, listNamespaces, TEST_NETNS_PREFIX } from '../support/netns';
 
@@ -44,6 +45,9 @@ const OUR_SERVER = join(DIST, 'server', 'main.js');
 const OUR_CLI = join(DIST, 'helper', 'cli.js');
 const TRANSFER = join(DIST, 'test', 'support', 'transfer.js');
 const TAP = join(__dirname, 'wire-tap.js');
+const LEASE_CLIENT = join(DIST, 'test', 'support', 'lease-client.js');
+/** A client id and address for the IP-request extension (protocol.md 4.1). */
+const CLIENT_ID = '0123456789abcdef0123456789abcdef';
 const KEY = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
 /** Another valid version-4 UUID (the legacy programs reject UUIDs without a known version). */
 const OTHER_KEY = '5f0c1a7e-2b4d-4c8e-9a61-3d2e1f0b7c94';
@@ -431,7 +435,8 @@ describe('wire compatibility with the legacy C++ server and client', { skip: pro
       const pingOut = await pinging;
       assert.match(pingOut, / 0% packet loss/, `the good client lost packets while the bad one was connected:\n${pingOut}`);
 
-      await server.waitFor(/closed session 2 .*lease returned/);
+      // It never sent a request that opened with our key: it never held an address.
+      await server.waitFor(/closed session 2 \S+ \(no lease\): /);
       assert.ok(server.alive, 'our server is still running');
       assert.match(server.out, /session 2 .*dropped a frame that failed decryption/);
       const frames = tap.frames();
@@ -471,7 +476,55 @@ describe('wire compatibility with the legacy C++ server and client', { skip: pro
         `${burstAnswers.map((f) => (f.t / 1000).toFixed(2)).join(', ')} s; good client afterwards: 5 MB upload ${fmt(after)}`);
     }));
 
-  // ---- 5: heartbeats on idle sessions ------------------------------------------------------------------
+  // ---- 5: the IP-request extension and the same address back -------------------------------------------
+
+  for (const encrypted of [false, true]) {
+    const mode = encrypted ? 'encrypted' : 'plain';
+    test(`legacy server, ${mode}: a type-100 frame carrying our extension is answered like an empty one`, { timeout: 60_000 }, (t) =>
+      scenario(`lsrvext${mode}`, async (env) => {
+        const { proc: server } = await env.legacyServer(encrypted ? KEY : null);
+        const tap = await env.tap(encrypted ? KEY : null);
+        const client = env.spawn(env.net.client, 'extension client', process.execPath, [LEASE_CLIENT, '::1', String(TAP_PORT),
+          '--id', CLIENT_ID, '--addr', '198.18.0.77', ...(encrypted ? ['--pk', KEY] : [])], Proc);
+        const lease = (await client.waitFor(/"event":"lease","address":"(198\.18\.0\.\d+)"/, 10_000))[1];
+        await server.waitFor(new RegExp(`IPv4 lease: ${lease.replace(/\./g, '\\.')}`));
+        const request = tap.frames().find((f) => f.dir === 'c2s');
+        assert.ok(request, 'the request went through the tap');
+        // Header + "4o6/1 id=<32 hex> addr=198.18.0.77" (inside a type 200 when sealed).
+        const frameBytes = 5 + encodeIpRequestPayload({ clientId: CLIENT_ID, previousAddress: '198.18.0.77' }).length;
+        if (encrypted) assert.deepEqual([request.type, request.auth, request.inner, request.innerLen], [200, 'ok', 100, frameBytes]);
+        else assert.deepEqual([request.type, request.len], [100, frameBytes]);
+        assert.ok(tap.frames().some((f) => f.dir === 's2c' && (f.type === 101 || f.inner === 101)), 'an IP response came back');
+        assert.ok(server.alive);
+        t.diagnostic(`${mode}: the legacy server leased ${lease} for an IP request with our extension payload`);
+      }));
+  }
+
+  test('legacy client ↔ our server: a reconnecting legacy client gets its address back (known by its IPv6 source), a newcomer meanwhile another', { timeout: 90_000 }, (t) =>
+    scenario('lcliback', async (env) => {
+      const { net } = env;
+      const other = net.clientAddress.replace(/::1$/, '::c1');
+      await net.exec(net.client, 'ip', ['-6', 'addr', 'add', `${other}/64`, 'dev', net.clientDev, 'nodad', 'preferred_lft', '0']);
+      const server = await env.ourServer(KEY);
+      const first = env.legacyClient({ key: KEY, label: 'legacy client' });
+      const lease = (await first.waitFor(/Add route: (198\.18\.0\.\d+)/, 20_000))[1];
+      await env.ping(net.client, GATEWAY);
+      await first.stop();
+      await server.waitFor(/closed session 1 .*lease returned, reserved for this client/);
+      // Someone else connects while it is away: a free address, not the reserved one.
+      const newcomer = env.spawn(net.client, 'newcomer', process.execPath, [LEASE_CLIENT, net.serverAddress, String(PORT), '--from', other, '--pk', KEY], Proc);
+      const newcomerLease = (await newcomer.waitFor(/"event":"lease","address":"(198\.18\.0\.\d+)"/))[1];
+      assert.notEqual(newcomerLease, lease);
+      const again = env.legacyClient({ key: KEY, label: 'legacy client again' });
+      assert.equal((await again.waitFor(/Add route: (198\.18\.0\.\d+)/, 20_000))[1], lease);
+      await env.ping(net.client, GATEWAY);
+      await env.ping(net.server, lease);
+      const m = await env.metrics() as GatewayMetricsJson & { leaseGrants: Record<string, number> };
+      assert.equal(m.leaseGrants.reserved, 1);
+      t.diagnostic(`legacy client: ${lease} before and after its reconnect; the newcomer got ${newcomerLease}`);
+    }));
+
+  // ---- 6: heartbeats on idle sessions ------------------------------------------------------------------
 
   test('heartbeats: idle encrypted sessions both ways outlive every timeout', { timeout: 240_000 }, (t) =>
     scenario('hbours', (a) => scenario('hblegacy', async (b) => {
