@@ -372,7 +372,7 @@ function snapshot(s: TunnelStats): TunnelStatsSnapshot {
   return {
     bytesUp: s.bytesUp, bytesDown: s.bytesDown, packetsUp: s.packetsUp, packetsDown: s.packetsDown,
     rateUp: s.rateUp, rateDown: s.rateDown,
-    dropped: s.droppedNotIpv4 + s.droppedBadLength + s.droppedPeerTooSlow + s.droppedTooLarge + s.droppedTunWrite + s.decryptFailures,
+    dropped: s.droppedNotIpv4 + s.droppedBadLength + s.droppedPeerTooSlow + s.droppedTooLarge + s.droppedTunWrite + s.droppedReconnecting + s.decryptFailures,
     lastHeartbeatAgoMs: s.lastHeartbeatAgoMs, reconnects: s.reconnects,
   };
 }

@@ -147,7 +147,6 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
         return;
       case 'reconnecting':
         this.packets.counters.reconnects++;
-        this.env.log.info(`reconnecting ${next.retryInMs === 0 ? 'now' : `in ${next.retryInMs / 1000} s`}; ${next.held.address} stays on ${next.held.tunName}, traffic waits`);
         this.retryTimer = this.env.clock.setTimeout(() => {
           this.retryTimer = null;
           this.apply({ type: 'retry' });
