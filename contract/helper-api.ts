@@ -31,6 +31,11 @@ export const HELPER_MAX_MESSAGE_BYTES = 64 * 1024;
 /** Where the installed service listens (root:4over6, 0660). */
 export const SERVICE_SOCKET_PATH = '/run/4over6/helper.sock';
 export const SERVICE_GROUP = '4over6';
+/**
+ * Helper options that choose files or who may drive it. Through pkexec the invoking user picks the
+ * helper's argv, so there they are refused (and --mode must be spawned): they are for root's own use.
+ */
+export const PKEXEC_REFUSED_HELPER_OPTIONS = ['--allow-uid', '--group', '--journal', '--client-ids', '--resolv-conf', '--socket'] as const;
 
 export const hostSchema = z.string().max(253).refine(isServerHost, {
   error: 'expected an IPv6 address or a DNS host name',

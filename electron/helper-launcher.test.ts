@@ -51,11 +51,18 @@ function options(more: Partial<LaunchOptions> = {}): LaunchOptions & { spawnCoun
 }
 
 test('the spawn command is an argument array: pkexec, the helper, spawned mode; no token in it', () => {
-  const argv = buildSpawnArgv({ helperCommand: ['/opt/4over6/resources/4over6-helper'], socketPath: '/run/4over6/x.sock', extraArgs: ['--log-level', 'debug'] });
-  assert.deepEqual(argv, ['pkexec', '/opt/4over6/resources/4over6-helper', '--mode', 'spawned', '--socket', '/run/4over6/x.sock', '--log-level', 'debug']);
+  const argv = buildSpawnArgv({ helperCommand: ['/opt/4over6/resources/4over6-helper'], extraArgs: ['--log-level', 'debug'] });
+  assert.deepEqual(argv, ['pkexec', '/opt/4over6/resources/4over6-helper', '--mode', 'spawned', '--log-level', 'debug']);
+  assert.deepEqual(buildSpawnArgv({ helperCommand: ['/usr/bin/node', '/app/dist/helper/main.js'], elevate: ['ip', 'netns', 'exec', 'x'], socketPath: '/run/x.sock' }),
+    ['ip', 'netns', 'exec', 'x', '/usr/bin/node', '/app/dist/helper/main.js', '--mode', 'spawned', '--socket', '/run/x.sock']);
   assert.deepEqual(buildSpawnArgv({ helperCommand: ['/usr/bin/node', '/app/dist/helper/main.js'], elevate: [] }),
     ['/usr/bin/node', '/app/dist/helper/main.js', '--mode', 'spawned']);
   assert.throws(() => buildSpawnArgv({ helperCommand: ['4over6-helper'] }), { code: 'HELPER_LAUNCH_FAILED', message: /absolute path/ });
+  // What the helper refuses through pkexec (it would only fail after the password prompt).
+  assert.throws(() => buildSpawnArgv({ helperCommand: ['/h'], socketPath: '/run/x.sock' }), { code: 'HELPER_LAUNCH_FAILED', message: /does not accept --socket/ });
+  for (const extra of [['--group', 'users'], ['--allow-uid', '0'], ['--journal=/etc/shadow']]) {
+    assert.throws(() => buildSpawnArgv({ helperCommand: ['/h'], extraArgs: extra }), { code: 'HELPER_LAUNCH_FAILED', message: /through pkexec/ }, extra.join(' '));
+  }
 });
 
 test('the installed helper launcher is preferred; else the system node runs the built helper', () => {
@@ -96,9 +103,9 @@ test('pkexec refusals and absence are explained', async () => {
     children.push(child);
     return child;
   };
-  await assert.rejects(spawnHelper(options({ elevate: ['pkexec'], spawn: fakePkexec(126) })), { code: 'HELPER_LAUNCH_FAILED', message: /dismissed or authorization was refused/ });
-  await assert.rejects(spawnHelper(options({ elevate: ['pkexec'], spawn: fakePkexec(127) })), { message: /polkit agent/ });
-  await assert.rejects(spawnHelper(options({ elevate: ['/nonexistent/pkexec'], spawn: undefined })), { code: 'HELPER_LAUNCH_FAILED', message: /not found/ });
+  await assert.rejects(spawnHelper(options({ elevate: ['pkexec'], socketPath: undefined, spawn: fakePkexec(126) })), { code: 'HELPER_LAUNCH_FAILED', message: /dismissed or authorization was refused/ });
+  await assert.rejects(spawnHelper(options({ elevate: ['pkexec'], socketPath: undefined, spawn: fakePkexec(127) })), { message: /polkit agent/ });
+  await assert.rejects(spawnHelper(options({ elevate: ['/nonexistent/pkexec'], socketPath: undefined, spawn: undefined })), { code: 'HELPER_LAUNCH_FAILED', message: /not found/ });
 });
 
 test('no READY in time, or READY for another path, is a launch failure', async () => {

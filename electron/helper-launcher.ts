@@ -14,7 +14,7 @@ import { constants, existsSync } from 'node:fs';
 import { access, lstat } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SERVICE_SOCKET_PATH } from '../contract/helper-api';
+import { PKEXEC_REFUSED_HELPER_OPTIONS, SERVICE_SOCKET_PATH } from '../contract/helper-api';
 import { VpnError } from '../contract/ipc-schema';
 import { HelperClient, type HelperClientOptions } from './helper-client';
 
@@ -94,8 +94,17 @@ export function buildSpawnArgv(opts: Pick<LaunchOptions, 'helperCommand' | 'elev
   if (opts.helperCommand.length === 0 || !isAbsolute(opts.helperCommand[0])) {
     throw new VpnError('HELPER_LAUNCH_FAILED', `the helper command must start with an absolute path (pkexec requires it), got ${JSON.stringify(opts.helperCommand)}`);
   }
+  const elevate = opts.elevate ?? ['pkexec'];
+  if (elevate.length > 0 && basename(elevate[0]) === 'pkexec') {
+    // The helper refuses them through pkexec; say so here instead of after a password prompt.
+    const refused = [
+      ...(opts.socketPath ? ['--socket'] : []),
+      ...(opts.extraArgs ?? []).filter((a) => (PKEXEC_REFUSED_HELPER_OPTIONS as readonly string[]).includes(a.split('=')[0])),
+    ];
+    if (refused.length > 0) throw new VpnError('HELPER_LAUNCH_FAILED', `through pkexec the helper does not accept ${refused.join(', ')}`);
+  }
   return [
-    ...(opts.elevate ?? ['pkexec']),
+    ...elevate,
     ...opts.helperCommand,
     '--mode', 'spawned',
     ...(opts.socketPath ? ['--socket', opts.socketPath] : []),
@@ -105,7 +114,12 @@ export function buildSpawnArgv(opts: Pick<LaunchOptions, 'helperCommand' | 'elev
 
 /** Starts the helper as root, hands it a token, and waits for `READY <path>`. */
 export function spawnHelper(opts: LaunchOptions): Promise<SpawnedHelper> {
-  const argv = buildSpawnArgv(opts);
+  let argv: string[];
+  try {
+    argv = buildSpawnArgv(opts);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const token = randomBytes(TOKEN_BYTES).toString('hex');
   const spawn = opts.spawn ?? ((file, args) => nodeSpawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
   const uid = opts.uid ?? process.getuid?.() ?? 0;

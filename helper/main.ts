@@ -11,7 +11,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, u
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_KILL_SWITCH, SERVICE_GROUP, SERVICE_SOCKET_PATH, type HelperTunnelProfile } from '../contract/helper-api';
+import { DEFAULT_KILL_SWITCH, PKEXEC_REFUSED_HELPER_OPTIONS, SERVICE_GROUP, SERVICE_SOCKET_PATH, type HelperTunnelProfile } from '../contract/helper-api';
 import { exitWith, packageVersion } from '../log/cli-exit';
 import { createLogger } from '../log/logger';
 import type { LogLevel } from '../protocol/config';
@@ -128,9 +128,10 @@ async function main(argv: string[]): Promise<number> {
   // helper serves its invoking user only: spawned mode, that user's own socket.
   const pkexecUid = process.env.PKEXEC_UID;
   if (pkexecUid !== undefined && pkexecUid !== '0') {
-    const rootOnly = (['allowUid', 'group', 'journal', 'clientIds', 'resolvConf', 'socket'] as const).filter((k) => program.getOptionValueSource(k) === 'cli');
+    const rootOnly = PKEXEC_REFUSED_HELPER_OPTIONS.filter((flag) =>
+      program.getOptionValueSource(flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())) === 'cli');
     if (rootOnly.length > 0) {
-      log.error(`through pkexec these options are not accepted: ${rootOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+      log.error(`through pkexec these options are not accepted: ${rootOnly.join(', ')}`);
       return 2;
     }
     if (opts.mode !== 'spawned') {
