@@ -1,4 +1,6 @@
-// Human units for rates and totals, the same in the tray, the window and the CLI.
+// Human units for rates and totals, the same in the tray, the window and the CLI; log lines as text.
+import type { LogEntry } from './ipc-schema';
+
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 export function formatBytes(bytes: number): string {
@@ -23,4 +25,9 @@ export function formatRate(bytesPerSecond: number): string {
     u++;
   }
   return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
+}
+
+/** "2026-11-30T18:36:37.123Z helper warn: ..." (the Logs screen's Copy, the diagnostics bundle, the console). */
+export function formatLogEntry(e: LogEntry): string {
+  return `${new Date(e.atMs).toISOString()} ${e.source} ${e.level}: ${e.message}`;
 }

@@ -28,7 +28,7 @@ test('channel names derive from the schema keys', () => {
   assert.deepEqual(all.map((c) => c.channel).sort(), expected.sort());
   assert.equal(new Set(all.map((c) => c.channel)).size, all.length, 'channel names are unique');
   assert.deepEqual(all.filter((c) => c.kind === 'push').map((c) => c.channel).sort(),
-    ['vpn:profiles.changed', 'vpn:tunnel.state', 'vpn:tunnel.stats']);
+    ['vpn:app.log', 'vpn:profiles.changed', 'vpn:tunnel.state', 'vpn:tunnel.stats']);
 });
 
 test('the renderer API has one method per invoke channel and listenX per push channel', () => {
@@ -105,10 +105,11 @@ test('pushes reach listeners until they unsubscribe', () => {
   const notifier = createIpcNotifier(server);
   const api = createVpnApi(client);
   const got: unknown[] = [];
-  const off = api.tunnel.listenStats((s) => got.push(s.rateDown));
-  notifier.tunnel.stats({ bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, rateUp: 0, rateDown: 42, dropped: 0, lastHeartbeatAgoMs: null, reconnects: 0 });
+  const off = api.tunnel.listenStats((s) => got.push(s.stats.rateDown));
+  const stats = { bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, rateUp: 0, rateDown: 42, dropped: 0, lastHeartbeatAgoMs: null, reconnects: 0 };
+  notifier.tunnel.stats({ stats, sample: { atMs: 1, up: 0, down: 42 } });
   off();
-  notifier.tunnel.stats({ bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, rateUp: 0, rateDown: 43, dropped: 0, lastHeartbeatAgoMs: null, reconnects: 0 });
+  notifier.tunnel.stats({ stats: { ...stats, rateDown: 43 }, sample: { atMs: 2, up: 0, down: 43 } });
   assert.deepEqual(got, [42]);
 });
 

@@ -39,6 +39,58 @@ export interface TunnelSnapshot {
   helper: HelperLinkInfo;
 }
 
+/** One point of the rate graph: the rates the helper reported at `atMs` (main's clock). */
+export interface RateSample {
+  atMs: number;
+  /** Bytes per second. */
+  up: number;
+  down: number;
+}
+
+/** The stats push: the helper's counters and the graph point main kept for them. */
+export interface StatsUpdate {
+  stats: TunnelStatsSnapshot;
+  sample: RateSample;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** One event for the Logs screen: the helper's log lines and the app's own events. */
+export interface LogEntry {
+  /** Increasing; a push with a seq already shown is a duplicate. */
+  seq: number;
+  atMs: number;
+  source: 'app' | 'helper';
+  level: LogLevel;
+  message: string;
+}
+
+export interface LicenceInfo {
+  name: string;
+  version: string;
+  /** SPDX expression from its package.json, or "unknown". */
+  license: string;
+}
+
+export interface AboutInfo {
+  appName: string;
+  appVersion: string;
+  appLicense: string;
+  /** "Node 20.19.0" or "Electron 41.7.1 (Node 22...)". */
+  runtime: string;
+  /** The helper this app talks to now; null while none is connected. */
+  helper: { protocolVersion: number; mode: 'service' | 'spawned'; pid: number } | null;
+  /** The app's runtime dependencies. */
+  licences: LicenceInfo[];
+}
+
+export interface DiagnosticsText {
+  /** A suggested file name. */
+  fileName: string;
+  /** JSON, with keys and addresses masked. */
+  text: string;
+}
+
 export interface ImportResult {
   imported: Profile[];
   /** Imported under another name because the name was taken. */
@@ -106,8 +158,21 @@ export const ipcSchema = {
     snapshot: invoke<void, TunnelSnapshot>(),
     /** Every state change (and helper link change), as a whole snapshot. */
     state: push<TunnelSnapshot>(),
+    /** The graph's points kept by main (the last 60 s), so a reloaded window shows them at once. */
+    history: invoke<void, RateSample[]>(),
     /** Once a second while the helper reports them. */
-    stats: push<TunnelStatsSnapshot>(),
+    stats: push<StatsUpdate>(),
+  },
+  app: {
+    /** The kept events, oldest first (a bounded number). */
+    logs: invoke<void, LogEntry[]>(),
+    /** Each new event. */
+    log: push<LogEntry>(),
+    about: invoke<void, AboutInfo>(),
+    /** The diagnostics bundle as text (the browser offers it as a download). */
+    diagnosticsText: invoke<void, DiagnosticsText>(),
+    /** Main shows a save dialog and writes the bundle; null when the user cancelled. */
+    saveDiagnostics: invoke<void, { path: string } | null>(),
   },
 } as const;
 

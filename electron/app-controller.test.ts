@@ -30,7 +30,7 @@ const KEY = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
 /** A controller over a real store, a fake helper reached through the real client, and the IPC schema. */
-async function setup(opts: { mode?: 'service' | 'spawned'; existing?: boolean; dialogs?: FileDialogs } = {}) {
+async function setup(opts: { mode?: 'service' | 'spawned'; existing?: boolean; dialogs?: FileDialogs; now?: () => number } = {}) {
   const { store, status } = await openProfileStore(tempDir(), openConfBackend);
   const socketPath = join(tempDir(), 'helper.sock');
   const fake = await FakeHelper.start({ socketPath, mode: opts.mode ?? 'spawned' });
@@ -46,13 +46,14 @@ async function setup(opts: { mode?: 'service' | 'spawned'; existing?: boolean; d
       return open();
     },
   };
-  const controller = new AppController({ store, storeStatus: status, helper, dialogs: opts.dialogs });
+  const controller = new AppController({ store, storeStatus: status, helper, dialogs: opts.dialogs, now: opts.now });
   const { client, server } = loopbackTransport();
   registerIpcHandlers(server, controller.handlers);
   const notifier = createIpcNotifier(server);
   controller.on('tunnelState', (s) => notifier.tunnel.state(s));
   controller.on('tunnelStats', (s) => notifier.tunnel.stats(s));
   controller.on('profilesChanged', (p) => notifier.profiles.changed(p));
+  controller.on('log', (e) => notifier.app.log(e));
   const notifications: UserNotification[] = [];
   controller.on('notification', (n) => notifications.push(n));
   const vpn = createVpnApi(client);
@@ -107,7 +108,7 @@ test('connect: the helper gets the profile, the snapshot follows its events, the
   const { vpn, fake, pushed, notifications, store } = await setup();
   const p = store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: true, uuid: KEY });
   const stats1: number[] = [];
-  vpn.tunnel.listenStats((s) => stats1.push(s.rateDown));
+  vpn.tunnel.listenStats((s) => stats1.push(s.stats.rateDown));
 
   const first = await vpn.tunnel.connect({ profileId: p.id });
   assert.equal(first.state.kind, 'connecting');
@@ -199,4 +200,78 @@ test('the snapshot says who started the tunnel, and follows when another user of
   for (let i = 0; i < 50 && pushed.at(-1)?.startedBy?.user !== 'alice'; i++) await tick();
   assert.deepEqual(pushed.at(-1)?.startedBy, { uid: 1234, user: 'alice' });
   assert.deepEqual((await vpn.tunnel.snapshot()).startedBy, { uid: 1234, user: 'alice' });
+});
+
+test('the last 60 s of rates live in main: a window that opens later gets them at once; a new connection starts afresh', async () => {
+  let clock = 1_000_000;
+  const { vpn, fake, store } = await setup({ now: () => clock });
+  const p = store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: false });
+  await vpn.tunnel.connect({ profileId: p.id });
+  fake.setState(connectedState(), 'Office');
+  const pushed: number[] = [];
+  vpn.tunnel.listenStats((u) => pushed.push(u.sample.atMs));
+  for (let i = 1; i <= 70; i++) {
+    clock = 1_000_000 + i * 1000;
+    fake.emit({ event: 'stats', stats: stats({ rateUp: i, rateDown: 10 * i }) });
+    for (let w = 0; w < 500 && pushed.length < i; w++) await new Promise((r) => setTimeout(r, 2));
+  }
+  const history = await vpn.tunnel.history();
+  assert.equal(history.length, 60);
+  assert.deepEqual(history[0], { atMs: 1_000_000 + 11_000, up: 11, down: 110 });
+  assert.deepEqual(history[59], { atMs: 1_000_000 + 70_000, up: 70, down: 700 });
+  // A reconnect keeps the graph; a fresh connect after a disconnect starts a new one.
+  fake.setState({ kind: 'reconnecting', server: 'fd00:46::1', attempt: 1, retryInMs: 1000, lastFailure: { reason: 'connection-lost', message: 'x' } } as TunnelState, 'Office');
+  for (let i = 0; i < 50 && (await vpn.tunnel.snapshot()).state.kind !== 'reconnecting'; i++) await tick();
+  assert.equal((await vpn.tunnel.history()).length, 60);
+  await vpn.tunnel.disconnect();
+  await vpn.tunnel.connect({ profileId: p.id });
+  assert.deepEqual(await vpn.tunnel.history(), []);
+});
+
+test('the Logs screen\'s events: the helper\'s lines and the app\'s own, numbered, pushed as they come', async () => {
+  const { vpn, fake, store } = await setup({ now: () => 5000 });
+  const p = store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: false });
+  const pushed: string[] = [];
+  vpn.app.listenLog((e) => pushed.push(`${e.source} ${e.level}: ${e.message}`));
+  await vpn.tunnel.connect({ profileId: p.id });
+  fake.emit({ event: 'log', level: 'warn', message: 'route 0.0.0.0/1 already present', atMs: 4000 });
+  fake.setState({ kind: 'failed', failure: { reason: 'wrong-key', message: 'the server answered 199' } } as TunnelState, 'Office');
+  for (let i = 0; i < 100 && !pushed.some((l) => l.includes('199')); i++) await tick();
+  const logs = await vpn.app.logs();
+  const lines = logs.map((e) => `${e.source} ${e.level}: ${e.message}`);
+  assert.ok(lines.some((l) => /^app info: helper connected \(spawned mode, pid \d+\)$/.test(l)), lines.join('\n'));
+  assert.ok(lines.includes('app info: Connecting to Office'), lines.join('\n'));
+  assert.ok(lines.includes('helper warn: route 0.0.0.0/1 already present'), lines.join('\n'));
+  assert.ok(lines.includes('app warn: The connection to Office failed: the server answered 199'), lines.join('\n'));
+  assert.deepEqual(pushed, lines, 'every kept event was pushed, in order');
+  assert.deepEqual(logs.map((e) => e.seq), logs.map((_, i) => i + 1));
+  assert.equal(logs.find((e) => e.source === 'helper')?.atMs, 4000, 'the helper\'s time');
+});
+
+test('about and diagnostics: versions and the helper; a redacted bundle as text or saved where the user chose', async () => {
+  const dir = tempDir();
+  let chosen: string | null = join(dir, 'diag.json');
+  const { vpn, store } = await setup({ dialogs: { chooseImportFile: async () => null, chooseExportFile: async () => null, chooseDiagnosticsFile: async () => chosen } });
+  const p = store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: true, uuid: KEY });
+  assert.equal((await vpn.app.about()).helper, null, 'no helper yet');
+  await vpn.tunnel.connect({ profileId: p.id });
+  const about = await vpn.app.about();
+  assert.deepEqual(about.helper?.mode, 'spawned');
+  assert.equal(about.helper?.protocolVersion, 1);
+  assert.match(about.appVersion, /^\d+\.\d+\.\d+/);
+  assert.ok(about.licences.some((l) => l.name === 'zod' && l.license === 'MIT'));
+
+  const { fileName, text } = await vpn.app.diagnosticsText();
+  assert.match(fileName, /^4over6-diagnostics-.*\.json$/);
+  assert.equal(text.includes(KEY), false);
+  assert.equal(text.includes('fd00:46::1'), false);
+  assert.match(text, /"name": "Office"/);
+  assert.match(text, /Connecting to Office/);
+  const saved = await vpn.app.saveDiagnostics();
+  assert.deepEqual(saved, { path: chosen });
+  const { readFileSync, statSync } = await import('node:fs');
+  assert.equal(statSync(chosen).mode & 0o777, 0o600, 'owner-only, like an export');
+  assert.equal(readFileSync(chosen, 'utf8').includes(KEY), false);
+  chosen = null;
+  assert.equal(await vpn.app.saveDiagnostics(), null, 'cancelled');
 });

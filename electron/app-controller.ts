@@ -6,21 +6,28 @@
 // that has to be spawned (pkexec prompt) is started on the first connect. When the helper goes
 // away the snapshot says so and the next connect reaches it again: nothing reconnects by itself.
 import { EventEmitter } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
-import type { HelperStatus, TunnelOwner, TunnelStatsSnapshot } from '../contract/helper-api';
+import type { HelperStatus, TunnelOwner } from '../contract/helper-api';
 import {
-  type HelperLinkInfo, type IpcHandlers, type StoreStatus, type TunnelSnapshot, VpnError,
+  type AboutInfo, type DiagnosticsText, type HelperLinkInfo, type IpcHandlers, type LogEntry, type LogLevel, type StatsUpdate,
+  type StoreStatus, type TunnelSnapshot, VpnError,
 } from '../contract/ipc-schema';
 import { type Profile, sameName, toHelperProfile } from '../contract/profile-schema';
 import { emptyStats } from '../contract/stats';
-import { isActive } from '../contract/tunnel-summary';
+import { isActive, stateHeadline, tunnelName } from '../contract/tunnel-summary';
+import { type AppInfo, readAppInfo } from './about';
+import { diagnosticsBundle, diagnosticsFileName } from './diagnostics';
 import { IDLE, type TunnelState } from '../contract/tunnel-state';
 import type { HelperClient } from './helper-client';
+import { LogBook } from './log-book';
 import { type UserNotification, notificationFor } from './notification-model';
 import type { ProfileStore } from './profile-store';
 import {
   MAX_IMPORT_BYTES, exportProfilesToFile, exportProfilesToText, importProfilesFromFile, importProfilesFromText,
 } from './profile-transfer';
+import { RateHistory } from './rate-history';
 
 /** The part of HelperClient the controller uses (tests may pass a fake). */
 export type HelperSession = Pick<HelperClient, 'on' | 'connectTunnel' | 'disconnectTunnel' | 'status' | 'subscribe' | 'shutdown' | 'close' | 'hello' | 'isOpen'>;
@@ -37,14 +44,17 @@ export interface HelperSource {
 export interface FileDialogs {
   chooseImportFile(): Promise<string | null>;
   chooseExportFile(defaultName: string): Promise<string | null>;
+  /** Where to save the diagnostics bundle (absent: profiles' export dialog). */
+  chooseDiagnosticsFile?(defaultName: string): Promise<string | null>;
 }
 
 export interface AppControllerEvents {
   profilesChanged: [profiles: Profile[]];
   tunnelState: [snapshot: TunnelSnapshot];
-  tunnelStats: [stats: TunnelStatsSnapshot];
+  tunnelStats: [update: StatsUpdate];
   notification: [notification: UserNotification];
-  log: [line: string];
+  /** Every event kept for the Logs screen (the helper's and the app's). */
+  log: [entry: LogEntry];
 }
 
 export interface AppControllerDeps {
@@ -52,7 +62,14 @@ export interface AppControllerDeps {
   storeStatus: StoreStatus;
   helper: HelperSource;
   dialogs?: FileDialogs;
+  /** Wall-clock time (injectable for tests). */
+  now?: () => number;
+  /** The app's version and licences (default: read from the app's package files). */
+  appInfo?: () => AppInfo;
 }
+
+/** dist/electron/app-controller.js -> the app root, where package.json and node_modules are. */
+const APP_ROOT = join(__dirname, '..', '..');
 
 // Requests come from another process: checked before use.
 const profileRef = z.string().min(1).max(100);
@@ -79,6 +96,10 @@ export class AppController {
   private requested: { id: string; name: string } | null = null;
   /** State events received so far (see applyReply). */
   private stateEvents = 0;
+  private readonly history = new RateHistory();
+  private readonly logBook = new LogBook();
+  private readonly now: () => number;
+  private appInfo: AppInfo | null = null;
   private current: TunnelSnapshot = {
     state: IDLE, profileId: null, profileName: null, stats: emptyStats(), changes: [],
     helper: { status: 'none', mode: null, error: null },
@@ -88,6 +109,7 @@ export class AppController {
 
   constructor(private readonly deps: AppControllerDeps) {
     const { store } = deps;
+    this.now = deps.now ?? Date.now;
     this.handlers = {
       profiles: {
         list: () => store.list(),
@@ -124,6 +146,25 @@ export class AppController {
         connect: (req) => this.connect(parseRequest(requests.connect, req, 'tunnel.connect').profileId),
         disconnect: () => this.disconnect(),
         snapshot: () => this.snapshot(),
+        history: () => this.history.list(),
+      },
+      app: {
+        logs: () => this.logBook.list(),
+        about: () => this.about(),
+        diagnosticsText: () => this.diagnostics(),
+        saveDiagnostics: async () => {
+          const { fileName, text } = this.diagnostics();
+          const dialogs = this.dialogs();
+          const path = await (dialogs.chooseDiagnosticsFile ?? dialogs.chooseExportFile).call(dialogs, fileName);
+          if (path === null) return null;
+          try {
+            await writeFile(path, text, { mode: 0o600 });
+          } catch (err) {
+            throw new VpnError('FILE_FAILED', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
+          }
+          this.log(`diagnostics saved to ${path}`);
+          return { path };
+        },
       },
     };
   }
@@ -139,6 +180,29 @@ export class AppController {
 
   profiles(): Profile[] {
     return this.deps.store.list();
+  }
+
+  /** The app, its runtime and licences, and the helper connected now. */
+  about(): AboutInfo {
+    this.appInfo ??= (this.deps.appInfo ?? (() => readAppInfo(APP_ROOT)))();
+    const hello = this.session?.isOpen ? this.session.hello : null;
+    return { ...this.appInfo, helper: hello ? { protocolVersion: hello.version, mode: hello.mode, pid: hello.pid } : null };
+  }
+
+  /** The redacted bundle for a bug report: versions, state, profiles, kept events. */
+  diagnostics(): DiagnosticsText {
+    const nowMs = this.now();
+    let profiles: Profile[] = [];
+    try {
+      profiles = this.deps.store.list();
+    } catch {
+      // a broken profiles file: the bundle still has the rest (and the store status says why)
+    }
+    const text = diagnosticsBundle({
+      about: this.about(), snapshot: this.current, profiles, logs: this.logBook.list(), nowMs,
+      extra: { storeStatus: this.deps.storeStatus },
+    });
+    return { fileName: diagnosticsFileName(nowMs), text };
   }
 
   /** Attaches to a helper that needs no prompt (installed service), so a running tunnel shows. */
@@ -206,13 +270,16 @@ export class AppController {
       session.on('state', (state, profileName, startedBy) => this.applyState(state, profileName, startedBy)),
       session.on('stats', (stats) => {
         this.current = { ...this.current, stats };
-        this.emit('tunnelStats', stats);
+        const sample = { atMs: this.now(), up: stats.rateUp, down: stats.rateDown };
+        this.history.add(sample);
+        this.emit('tunnelStats', { stats, sample });
       }),
-      session.on('log', (level, message) => this.log(`helper ${level}: ${message}`)),
+      session.on('log', (level, message, atMs) => this.record('helper', level, message, atMs)),
       session.on('disconnected', (error) => this.onSessionClosed(session, error)),
     ];
     const status = await session.subscribe();
     this.current = { ...this.current, helper: { status: 'connected', mode: session.hello?.mode ?? null, error: null } };
+    this.log(`helper connected (${session.hello?.mode ?? 'unknown'} mode, pid ${session.hello?.pid ?? '?'})`);
     this.applyStatus(status);
   }
 
@@ -284,6 +351,18 @@ export class AppController {
   private set(next: TunnelSnapshot): void {
     const prev = this.current;
     this.current = next;
+    if (next.state.kind !== prev.state.kind) {
+      // A new connection (not a reconnect) starts a new graph.
+      if (next.state.kind === 'connecting' && (prev.state.kind === 'idle' || prev.state.kind === 'failed')) this.history.clear();
+      const failure = next.state.kind === 'failed' ? next.state.failure : next.state.kind === 'reconnecting' ? next.state.lastFailure : null;
+      const headline = stateHeadline(next.state, tunnelName(next.state, next.profileName));
+      this.log(`${headline}${failure ? `: ${failure.message}` : ''}`, failure ? 'warn' : 'info');
+    }
+    if (next.helper.status !== prev.helper.status || next.helper.error?.message !== prev.helper.error?.message) {
+      const h = next.helper;
+      const what = h.status === 'connected' ? `helper connected (${h.mode ?? 'unknown'} mode)` : h.status === 'lost' ? 'helper lost' : 'helper not connected';
+      this.log(`${what}${h.error ? `: ${h.error.message}` : ''}`, h.error ? 'warn' : 'info');
+    }
     this.emit('tunnelState', next);
     const notification = notificationFor(prev, next);
     if (notification) this.emit('notification', notification);
@@ -306,8 +385,12 @@ export class AppController {
     this.emitter.emit(event, ...args);
   }
 
-  private log(line: string): void {
-    this.emit('log', line);
+  private log(line: string, level: LogLevel = 'info'): void {
+    this.record('app', level, line, this.now());
+  }
+
+  private record(source: LogEntry['source'], level: LogLevel, message: string, atMs: number): void {
+    this.emit('log', this.logBook.add(source, level, message, atMs));
   }
 }
 

@@ -8,5 +8,6 @@ export function bindController(controller: AppController, transport: IpcServerTr
   const notifier = createIpcNotifier(transport);
   controller.on('tunnelState', (s) => notifier.tunnel.state(s));
   controller.on('tunnelStats', (s) => notifier.tunnel.stats(s));
+  controller.on('log', (e) => notifier.app.log(e));
   controller.on('profilesChanged', (p) => notifier.profiles.changed(p));
 }

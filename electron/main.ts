@@ -10,6 +10,7 @@ import { AppController } from './app-controller';
 import { openElectronStoreBackend } from './electron-store-backend';
 import { HelperConnector, defaultHelperCommand } from './helper-launcher';
 import { bindController } from './ipc-binding';
+import { formatLogEntry } from '../contract/format';
 import { openProfileStore } from './profile-store';
 import { dotIconPng } from './tray-icons';
 import { APP_TITLE, type TrayAction, type TrayIconName, type TrayMenuItem, trayIconName, trayMenu, trayTooltip } from './tray-model';
@@ -58,6 +59,10 @@ async function start(): Promise<void> {
         const r = await dialog.showSaveDialog({ defaultPath: defaultName, filters: FILE_FILTERS });
         return r.canceled || !r.filePath ? null : r.filePath;
       },
+      chooseDiagnosticsFile: async (defaultName) => {
+        const r = await dialog.showSaveDialog({ defaultPath: defaultName, filters: [{ name: 'Diagnostics', extensions: ['json'] }] });
+        return r.canceled || !r.filePath ? null : r.filePath;
+      },
     },
   });
 
@@ -72,7 +77,7 @@ async function start(): Promise<void> {
   };
   bindController(controller, transport, log);
   controller.on('tunnelState', () => refreshTray(controller));
-  controller.on('log', log);
+  controller.on('log', (e) => console.log(formatLogEntry(e)));
   controller.on('notification', (n) => {
     if (Notification.isSupported()) new Notification({ title: n.title, body: n.body }).show();
   });

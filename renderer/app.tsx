@@ -5,6 +5,8 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { type VpnApi, VpnError } from '../contract/ipc-schema';
 import type { Profile, ProfileDraft } from '../contract/profile-schema';
 import { isActive } from '../contract/tunnel-summary';
+import { AboutView } from './about-view';
+import { LogsView } from './logs-view';
 import { HelperBanner, ImportFailureBanner, LinkLostBanner, RecoveryBanner, StoreErrorBanner } from './banners';
 import { ExportIcon, ImportIcon, PlusIcon, ShieldIcon } from './icons';
 import { Notices, useNotices } from './notices';
@@ -20,6 +22,14 @@ import { ConfirmDialog } from './modal';
 const SELECTED_KEY = '4over6.selectedProfile';
 
 type EditorState = { mode: 'create'; initial: ProfileFormValues } | { mode: 'edit'; profile: Profile };
+
+/** What the main panel shows. */
+type View = 'connection' | 'logs' | 'about';
+const VIEWS: readonly { view: View; label: string }[] = [
+  { view: 'connection', label: 'Connection' },
+  { view: 'logs', label: 'Logs' },
+  { view: 'about', label: 'About' },
+];
 
 function loadSelected(): string | null {
   try {
@@ -37,6 +47,7 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
   const [editor, setEditor] = useState<EditorState | null>(null);
   const [deleting, setDeleting] = useState<Profile | null>(null);
   const [recoveryDismissed, setRecoveryDismissed] = useState(false);
+  const [view, setView] = useState<View>('connection');
   const [profilesOverride, setProfilesOverride] = useState<{ list: Profile[] | null; error: VpnError | null } | null>(null);
 
   const profiles = profilesOverride?.list ?? model.profiles ?? [];
@@ -167,6 +178,12 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
           <h1>4over6</h1>
           <span className="brand-sub">IPv4 over IPv6</span>
         </div>
+        <nav className="views" aria-label="Screens">
+          {VIEWS.map((v) => (
+            <button key={v.view} type="button" className="view-tab" aria-current={view === v.view ? 'page' : undefined}
+              onClick={() => setView(v.view)}>{v.label}</button>
+          ))}
+        </nav>
         {snapshot ? <HelperPill status={snapshot.helper.status} mode={snapshot.helper.mode} problem={helper} /> : null}
       </header>
 
@@ -181,7 +198,7 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
           <ProfileList profiles={profiles} selectedId={selected?.id ?? null}
             activeId={markedId} activeLabel={activeLabel} busy={active}
             activeTone={state.kind === 'connected' ? 'ok' : state.kind === 'reconnecting' ? 'warn' : state.kind === 'failed' ? 'error' : 'busy'}
-            onSelect={select} onConnect={(id) => void connect(id)}
+            onSelect={(id) => { select(id); setView('connection'); }} onConnect={(id) => { setView('connection'); void connect(id); }}
             onEdit={(p) => setEditor({ mode: 'edit', profile: p })}
             onDuplicate={(p) => void duplicate(p)} onDelete={setDeleting} />
         ) : (
@@ -208,7 +225,9 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
           {model.loadError ? <p className="form-error" role="alert">Could not read the tunnel state: {model.loadError.message}</p> : null}
         </div>
 
-        {!model.loaded || !panelSnapshot ? (
+        {view === 'logs' ? <LogsView api={api} desktop={desktop} notify={notify} />
+          : view === 'about' ? <AboutView api={api} />
+          : !model.loaded || !panelSnapshot ? (
           <p className="loading">{model.loaded ? '' : 'Loading…'}</p>
         ) : empty ? (
           <EmptyState onAdd={() => setEditor({ mode: 'create', initial: emptyForm() })} onImport={() => void transfer.startImport()} />

@@ -1,7 +1,7 @@
 // The tunnel side of the window: the status with the one big button, and, while connected, the
 // connection's details, live traffic with its graph, and what the helper changed on this system.
 import type { TunnelStatsSnapshot } from '../contract/helper-api';
-import type { TunnelSnapshot } from '../contract/ipc-schema';
+import type { RateSample, TunnelSnapshot } from '../contract/ipc-schema';
 import { formatBytes, formatRate } from '../contract/format';
 import type { Profile } from '../contract/profile-schema';
 import { isActive } from '../contract/tunnel-summary';
@@ -11,7 +11,6 @@ import { RateGraph } from './rate-graph';
 import {
   type FailureView, type Pending, type Tone, buttonView, endpoint, formatAgo, formatDuration, plural, statusView,
 } from './state-view';
-import type { RateSample } from './use-vpn';
 import { useNow } from './use-now';
 
 export interface TunnelPanelProps {

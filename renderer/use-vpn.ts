@@ -1,21 +1,14 @@
 // The window's copy of main's state: read once (snapshot, profiles, store status), then kept current
 // by pushes. Listeners are attached before the first read, so nothing pushed meanwhile is lost, and a
 // push that arrives before the read's answer wins (it is newer). After a reload the same two steps
-// restore everything main knows; only the rate history starts again.
+// restore everything main knows, the rate history included (main keeps the last 60 s).
 import { useEffect, useReducer } from 'react';
 import type { TunnelStatsSnapshot } from '../contract/helper-api';
-import { type StoreStatus, type TunnelSnapshot, type VpnApi, VpnError } from '../contract/ipc-schema';
+import { type RateSample, type StatsUpdate, type StoreStatus, type TunnelSnapshot, type VpnApi, VpnError } from '../contract/ipc-schema';
 import type { Profile } from '../contract/profile-schema';
 
-/** Seconds of rate history the graph shows (one stats push a second). */
+/** Seconds of rate history the graph shows (one stats push a second; main keeps as many). */
 export const HISTORY_SECONDS = 60;
-
-export interface RateSample {
-  /** Unix time in seconds. */
-  t: number;
-  up: number;
-  down: number;
-}
 
 export interface VpnModel {
   loaded: boolean;
@@ -33,9 +26,12 @@ export interface VpnModel {
 }
 
 type Action =
-  | { type: 'loaded'; snapshot: TunnelSnapshot | null; profiles: Profile[] | null; profilesError: VpnError | null; storeStatus: StoreStatus | null; error: VpnError | null }
+  | {
+    type: 'loaded'; snapshot: TunnelSnapshot | null; history: RateSample[]; profiles: Profile[] | null; profilesError: VpnError | null;
+    storeStatus: StoreStatus | null; error: VpnError | null;
+  }
   | { type: 'state'; snapshot: TunnelSnapshot; atMs: number }
-  | { type: 'stats'; stats: TunnelStatsSnapshot; atMs: number }
+  | { type: 'stats'; update: StatsUpdate }
   | { type: 'profiles'; profiles: Profile[] }
   | { type: 'linkLost' };
 
@@ -62,8 +58,12 @@ function reduce(m: VpnModel, a: Action): VpnModel {
   switch (a.type) {
     case 'loaded': {
       const withState = m.snapshot || !a.snapshot ? m : applyState(m, a.snapshot, Date.now());
+      // Main's history up to the read, then what was pushed since (newer than any of it).
+      const newest = a.history.length > 0 ? a.history[a.history.length - 1].atMs : -Infinity;
+      const samples = [...a.history, ...withState.samples.filter((s) => s.atMs > newest)].slice(-HISTORY_SECONDS);
       return {
         ...withState,
+        samples,
         loaded: true,
         profiles: m.profiles ?? a.profiles,
         profilesError: m.profiles ? null : a.profilesError,
@@ -73,10 +73,8 @@ function reduce(m: VpnModel, a: Action): VpnModel {
     }
     case 'state':
       return applyState(m, a.snapshot, a.atMs);
-    case 'stats': {
-      const sample = { t: a.atMs / 1000, up: a.stats.rateUp, down: a.stats.rateDown };
-      return { ...m, stats: a.stats, samples: [...m.samples, sample].slice(-HISTORY_SECONDS) };
-    }
+    case 'stats':
+      return { ...m, stats: a.update.stats, samples: [...m.samples, a.update.sample].slice(-HISTORY_SECONDS) };
     case 'profiles':
       return { ...m, profiles: a.profiles, profilesError: null };
     case 'linkLost':
@@ -95,17 +93,18 @@ export function useVpn(api: VpnApi): VpnModel {
     let live = true;
     const offs = [
       api.tunnel.listenState((snapshot) => dispatch({ type: 'state', snapshot, atMs: Date.now() })),
-      api.tunnel.listenStats((stats) => dispatch({ type: 'stats', stats, atMs: Date.now() })),
+      api.tunnel.listenStats((update) => dispatch({ type: 'stats', update })),
       api.profiles.listenChanged((profiles) => dispatch({ type: 'profiles', profiles })),
     ];
     const onLost = () => dispatch({ type: 'linkLost' });
     window.addEventListener('vpn-bridge-lost', onLost);
 
-    void Promise.allSettled([api.tunnel.snapshot(), api.profiles.list(), api.profiles.storeStatus()]).then(([snap, list, status]) => {
+    void Promise.allSettled([api.tunnel.snapshot(), api.profiles.list(), api.profiles.storeStatus(), api.tunnel.history()]).then(([snap, list, status, history]) => {
       if (!live) return;
       dispatch({
         type: 'loaded',
         snapshot: snap.status === 'fulfilled' ? snap.value : null,
+        history: history.status === 'fulfilled' ? history.value : [],
         profiles: list.status === 'fulfilled' ? list.value : null,
         profilesError: list.status === 'rejected' ? asVpnError(list.reason) : null,
         storeStatus: status.status === 'fulfilled' ? status.value : null,

@@ -4,7 +4,7 @@
 // profiles file, a helper that cannot be started, and a window that loses the app. Needs Chromium
 // and the renderer build, not root.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -88,7 +88,7 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
       executablePath: CHROMIUM, headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
-    page = await browser.newPage({ viewport: { width: 1100, height: 760 }, colorScheme: 'light' });
+    page = await browser.newPage({ viewport: { width: 1100, height: 760 }, colorScheme: 'light', acceptDownloads: true });
     mkdirSync(ARTIFACTS, { recursive: true });
     // The page's clock runs normally but can be moved on: stats pushes one "second" apart, instantly.
     await page.clock.install();
@@ -226,6 +226,39 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
+  test('graph: a reload shows the last 60 s at once (main keeps them), the y axis starts at 0, hovering shows the values then', async () => {
+    const graph = page.getByTestId('rate-graph');
+    const before = await graph.getAttribute('data-peak-down');
+    await page.reload();
+    // No stats are pushed meanwhile: what the graph shows came from main's history.
+    await waitForText(page.getByTestId('status-title'), /Connected to Office/, 'connected after the reload');
+    for (let i = 0; i < 40 && (await graph.getAttribute('data-samples')) !== '60'; i++) await sleep(50);
+    assert.equal(await graph.getAttribute('data-samples'), '60', 'the last minute came back with the reload');
+    assert.equal(await graph.getAttribute('data-peak-down'), before);
+    assert.equal(await graph.getAttribute('data-y-min'), '0', 'the y axis starts at 0');
+    assert.match(await graph.getAttribute('aria-label') ?? '', /in bits per second from 0/);
+
+    // Hover over the middle of the plot: the readout names the time and both rates of that sample.
+    const plotArea = graph.locator('.u-over');
+    const area = await plotArea.boundingBox();
+    assert.ok(area);
+    await page.mouse.move(area.x + area.width / 2, area.y + area.height / 2);
+    const readout = page.getByTestId('graph-readout');
+    await readout.waitFor({ timeout: 5000 });
+    const index = Number(await graph.getAttribute('data-hover-index'));
+    assert.ok(index >= 25 && index <= 35, `the middle sample, got ${index}`);
+    // The fake pushed sample i (of 70) with these rates; the graph keeps the last 60 (i = 10 ... 69).
+    const i = index + 10;
+    const t = i / 6;
+    const up = Math.round(60_000 + 50_000 * Math.sin(t));
+    const down = Math.round(900_000 + 600_000 * Math.sin(t / 2 + 1));
+    const fmt = (bytes: number) => { const v = (bytes * 8) / 1e6; return v >= 1 ? `${v.toFixed(v < 10 ? 2 : 1)} Mbit/s` : `${((bytes * 8) / 1e3).toFixed((bytes * 8) / 1e3 < 10 ? 2 : (bytes * 8) / 1e3 < 100 ? 1 : 0)} kbit/s`; };
+    assert.match(await readout.textContent() ?? '', new RegExp(`, ${59 - index} s ago: ↑ ${fmt(up).replace('.', '\\.')} ↓ ${fmt(down).replace('.', '\\.')}$`));
+    await shot('states-03b-graph-hover');
+    await page.mouse.move(5, 5);
+    await readout.waitFor({ state: 'detached', timeout: 5000 });
+  });
+
   test('resizing: from 640×480 to 4K nothing overflows sideways, the graph follows its card, Disconnect stays in view', async () => {
     const disconnect = page.getByRole('button', { name: /^Connected/ });
     const graph = page.getByTestId('rate-graph');
@@ -299,7 +332,7 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
       assert.equal(await status.getAttribute('data-tone'), 'idle', when);
       assert.equal(await page.getByTestId('status-title').textContent(), 'Not connected', when);
       assert.equal(await page.getByRole('alert').filter({ has: page.getByTestId('failure-text') }).count(), 0, `no failure for Lab (${when})`);
-      const connect = page.getByRole('button', { name: /^Connect(?! to)/ });
+      const connect = page.getByRole('button', { name: /^Connect(?!ion| to)/ });
       assert.equal(await connect.getAttribute('data-tone'), 'idle', when);
       assert.equal(await connect.getAttribute('data-action'), 'connect', when);
       assert.match(await page.locator('.hero-profile').textContent() ?? '', /lab\.example\.org:5556/, when);
@@ -364,6 +397,71 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     await waitForText(button(), /^Connecting/, 'connecting through the helper again');
     await banner.waitFor({ state: 'detached', timeout: 5000 }); // the helper is back: the banner goes
     fake.setState({ kind: 'idle' }, 'Office');
+  });
+
+  test('Logs: the helper\'s and the app\'s events, a level filter, Copy, and a diagnostics bundle with keys and addresses masked', async () => {
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(bridge.url).origin });
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Logs' }).click();
+    const list = page.getByRole('log', { name: 'Events' });
+    await list.waitFor({ timeout: 5000 });
+    assert.equal(await page.getByRole('button', { name: 'Logs' }).getAttribute('aria-current'), 'page');
+    fake.emit({ event: 'log', level: 'debug', message: 'heartbeat sent', atMs: Date.now() });
+    fake.emit({ event: 'log', level: 'warn', message: `route 0.0.0.0/1 via ${SERVER} already present`, atMs: Date.now() });
+    fake.emit({ event: 'log', level: 'error', message: 'journal write failed: ENOSPC', atMs: Date.now() });
+    await waitForText(list, /journal write failed: ENOSPC/, 'the pushed helper events');
+    const entries = list.locator('li.log-entry');
+    const levels = async () => entries.evaluateAll((els) => els.map((e) => e.getAttribute('data-level')));
+    // App events from earlier tests are there too, with their source.
+    assert.ok(await list.locator('li[data-source=app]', { hasText: 'The connection to Office failed' }).count() > 0);
+    assert.ok(await list.locator('li[data-source=helper][data-level=warn]', { hasText: 'already present' }).count() === 1);
+    assert.ok(!(await levels()).includes('debug'), 'debug hidden at the default level');
+
+    const show = page.getByRole('combobox', { name: 'Show' });
+    await show.selectOption({ label: 'Warnings and errors' });
+    const warnOnly = await levels();
+    assert.ok(warnOnly.length >= 2 && warnOnly.every((l) => l === 'warn' || l === 'error'), warnOnly.join(','));
+    await page.getByRole('button', { name: 'Copy' }).click();
+    const copied = await page.evaluate('navigator.clipboard.readText()') as string;
+    assert.equal(copied.split('\n').length, warnOnly.length, copied);
+    assert.match(copied, /^\d{4}-\d\d-\d\dT[\d:.]+Z helper warn: route 0\.0\.0\.0\/1 via fd00:46::1 already present$/m);
+    await show.selectOption({ label: 'Everything' });
+    assert.ok((await levels()).includes('debug'));
+    await show.selectOption({ label: 'Info and above' });
+    await shot('states-08-logs');
+
+    // Save diagnostics: a download here (no file dialogs in a browser), redacted.
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 10_000 }),
+      page.getByRole('button', { name: 'Save diagnostics…' }).click(),
+    ]);
+    assert.match(download.suggestedFilename(), /^4over6-diagnostics-.*\.json$/);
+    const text = readFileSync(await download.path(), 'utf8');
+    const doc = JSON.parse(text) as { format: string; profiles: { name: string; server: string; uuid: string | null }[]; log: string[] };
+    assert.equal(doc.format, '4over6-diagnostics');
+    for (const secret of ['bbde0d1c-083b-4f20-9cce-799367ba1a5a', SERVER, '10.8.0.2', 'lab.example.org']) {
+      assert.equal(text.includes(secret), false, `${secret} is masked`);
+    }
+    const office = doc.profiles.find((p) => p.name === 'Office');
+    assert.equal(office?.server, '<ipv6-1>');
+    assert.match(office?.uuid ?? '', /^<key-\d+>$/);
+    assert.ok(doc.log.some((l) => /helper warn: route 0\.0\.0\.0\/1 via <ipv6-1> already present/.test(l)), doc.log.join('\n'));
+    await waitForText(page.getByTestId('notices'), /Diagnostics saved\. Keys and addresses are masked/, 'the notice');
+  });
+
+  test('About: the app\'s version and licence, the helper and its mode, and the licences it is built from', async () => {
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'About' }).click();
+    const version = page.getByTestId('about-version');
+    await version.waitFor({ timeout: 5000 });
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
+    assert.equal(await version.textContent(), pkg.version);
+    assert.match(await page.getByTestId('about-helper').textContent() ?? '', /^protocol 1, system service \(pid \d+\)$/);
+    const rows = await page.getByTestId('licences').locator('tbody tr').allTextContents();
+    assert.equal(rows.length, Object.keys(pkg.dependencies).length);
+    assert.ok(rows.some((r) => /^react[\d.]+MIT$/.test(r)), rows.join('\n'));
+    await shot('states-09-about');
+    // Choosing a profile goes back to the connection panel.
+    await page.getByRole('option', { name: /^Office/ }).click();
+    await page.getByTestId('status').waitFor({ timeout: 5000 });
   });
 
   test('the window loses the app: a banner offers a reload', async () => {

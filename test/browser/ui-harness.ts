@@ -126,7 +126,7 @@ export async function startUiHarness(tag: string, options: { colorScheme?: 'ligh
       log: note('helper'),
     });
     const controller = new AppController({ store, storeStatus: status, helper: connector });
-    controller.on('log', note('app'));
+    controller.on('log', (e) => note(e.source === 'app' ? 'app' : 'helper event')(`${e.level}: ${e.message}`));
     cleanups.push(() => controller.shutdown());
     cleanups.push(() => {
       const child = connector.spawnedHelper?.child;
