@@ -1,12 +1,16 @@
 // The renderer's transport in a plain browser: the IPC contract over the browser bridge's WebSocket
-// (electron/browser-bridge.ts). The token comes from the page URL the bridge printed.
+// (electron/browser-bridge.ts). The token comes from the page's own link (`?token=`), which the app
+// (or `npm run demo`) shows when it starts.
 import { type IpcClientTransport, VpnError } from '../contract/ipc-schema';
 
 type BridgeMessage = { t: 'reply'; id: number; reply: unknown } | { t: 'push'; channel: string; payload: unknown };
 
 export function connectBridgeTransport(location: Location = window.location): Promise<IpcClientTransport> {
   const token = new URLSearchParams(location.search).get('token');
-  if (!token) return Promise.reject(new VpnError('NOT_SUPPORTED', 'open the address the bridge printed: it carries the access token'));
+  if (!token) {
+    return Promise.reject(new VpnError('NOT_SUPPORTED',
+      'This page was opened without its access key. Open the full link the app showed when it started (it ends in ?token=…).'));
+  }
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(`${scheme}//${location.host}/ipc?token=${encodeURIComponent(token)}`);
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -47,6 +51,23 @@ export function connectBridgeTransport(location: Location = window.location): Pr
   };
   return new Promise((resolve, reject) => {
     ws.addEventListener('open', () => resolve(transport), { once: true });
-    ws.addEventListener('error', () => reject(new VpnError('INTERNAL', 'cannot reach the app at this address (is it still running?)')), { once: true });
+    ws.addEventListener('error', () => void whyRefused(location).then((message) => reject(new VpnError('INTERNAL', message))), { once: true });
   });
+}
+
+/**
+ * The WebSocket was refused or failed. If the page's own server still answers, the app runs and only
+ * the key is wrong (an old link from before a restart); otherwise the app is gone.
+ */
+async function whyRefused(location: Location): Promise<string> {
+  try {
+    const r = await fetch(`${location.protocol}//${location.host}/`, { method: 'HEAD', cache: 'no-store' });
+    if (r.ok) {
+      return 'The app is running, but this link’s access key is not the current one: it changes each time the app starts. ' +
+        'Open the link the app showed this time.';
+    }
+  } catch {
+    // no answer: the app is not there
+  }
+  return 'The app does not answer at this address: it has stopped. Start it again and open the link it shows.';
 }

@@ -464,6 +464,27 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     await page.getByTestId('status').waitFor({ timeout: 5000 });
   });
 
+  test('a link without its key, or with an old key: each says what to do, in plain words', async () => {
+    const other = await browser.newPage();
+    try {
+      const origin = new URL(bridge.url).origin;
+      await other.goto(`${origin}/`);
+      const fatal = other.getByRole('alert');
+      await waitForText(fatal, /cannot reach the app/, 'the no-key page');
+      const noKey = await fatal.textContent() ?? '';
+      assert.match(noKey, /opened without its access key\. Open the full link the app showed when it started/);
+      assert.doesNotMatch(noKey, /bridge/i, 'no internal names');
+      await other.goto(`${origin}/?token=${'0'.repeat(48)}`);
+      await waitForText(fatal, /access key is not the current one/, 'the wrong-key page');
+      const wrongKey = await fatal.textContent() ?? '';
+      assert.match(wrongKey, /The app is running, but this link’s access key is not the current one/);
+      assert.doesNotMatch(wrongKey, /still running\?/);
+      await other.screenshot({ path: join(ARTIFACTS, 'states-10-wrong-key-link.png') });
+    } finally {
+      await other.close();
+    }
+  });
+
   test('the window loses the app: a banner offers a reload', async () => {
     await bridge.close();
     const banner = page.getByTestId('link-banner');
