@@ -4,6 +4,7 @@
 //
 //   node dist/bench/loadgen.js --server <ipv6> [--port 5555] [--pk <uuid>] sessions <N> hold <S>
 //   node dist/bench/loadgen.js --server <ipv6> [--port 5555] [--pk <uuid>] push <N> <S>
+//   node dist/bench/loadgen.js --server <ipv6> [--port 5555] [--pk <uuid>] steady <N> <S>
 //
 // sessions: opens N sessions (at most --concurrency handshakes in flight), each sends an IP request and
 // records its lease; holds them S seconds after the last lease, sending a heartbeat every --heartbeat
@@ -15,6 +16,11 @@
 // With --pk every frame is sealed (type 200). In push mode each session seals its batch once and writes
 // the same sealed bytes again and again: the gateway does not check nonce reuse, so the load generator's
 // CPU stays out of the measurement (the gateway still decrypts every frame).
+// steady: opens N sessions the same way, then each sends one ICMP echo request (--packet-bytes, default
+// 100 in this mode) to --dst every --interval-ms for S seconds, and counts the echo replies: what a soak
+// needs from well-behaved clients. A leased session that closes prints {"event":"lost",...} at once, and
+// every 10 s a {"event":"progress",...} line counts what was sent and received.
+// --bind <ipv6>[,<ipv6>...]: the local address(es) connections come from, in turn (a namespace may hold several).
 //
 // Everything that arrives is parsed and discarded (type 101 parsed for the lease). stdout carries one JSON
 // object per line: {"event":"ready",...} once every session has its lease (or gave up), then
@@ -34,20 +40,24 @@ interface Options {
   packetBytes: number;
   dst: string;
   leaseTimeoutS: number;
-  mode: 'sessions' | 'push';
+  bind: string[];
+  intervalMs: number;
+  mode: 'sessions' | 'push' | 'steady';
   sessions: number;
   seconds: number;
 }
 
 const USAGE = `usage: loadgen.js --server <ipv6> [--port 5555] [--pk <uuid>] [--concurrency 128] [--heartbeat 5]
                   [--batch 32] [--packet-bytes 1000] [--dst 198.18.255.254] [--lease-timeout 30]
-                  (sessions <N> hold <S> | push <N> <S>)`;
+                  [--bind <ipv6>[,<ipv6>...]] [--interval-ms 100]
+                  (sessions <N> hold <S> | push <N> <S> | steady <N> <S>)`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     server: '', port: 5555, pk: null, concurrency: 128, heartbeatS: 5, batch: 32, packetBytes: 1000,
-    dst: '198.18.255.254', leaseTimeoutS: 30, mode: 'sessions', sessions: 0, seconds: 0,
+    dst: '198.18.255.254', leaseTimeoutS: 30, bind: [], intervalMs: 100, mode: 'sessions', sessions: 0, seconds: 0,
   };
+  let packetBytesGiven = false;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -68,13 +78,16 @@ function parseArgs(argv: string[]): Options {
       case '--concurrency': o.concurrency = int(1, 100_000); break;
       case '--heartbeat': o.heartbeatS = int(1, 3600); break;
       case '--batch': o.batch = int(1, 1024); break;
-      case '--packet-bytes': o.packetBytes = int(28, 2003); break;
+      case '--packet-bytes': o.packetBytes = int(28, 2003); packetBytesGiven = true; break;
       case '--dst': o.dst = value(); break;
       case '--lease-timeout': o.leaseTimeoutS = int(1, 3600); break;
+      case '--bind': o.bind = value().split(',').map((b) => b.replace(/^\[|\]$/g, '')); break;
+      case '--interval-ms': o.intervalMs = int(1, 3_600_000); break;
       default: rest.push(a);
     }
   }
   if (!net.isIPv6(o.server)) throw new Error('--server: expected an IPv6 address');
+  if (!o.bind.every((b) => net.isIPv6(b))) throw new Error('--bind: expected IPv6 addresses');
   if (!isIPv4(o.dst)) throw new Error('--dst: expected an IPv4 address');
   const count = (s: string | undefined, what: string, max: number): number => {
     const n = Number(s);
@@ -85,10 +98,11 @@ function parseArgs(argv: string[]): Options {
     o.mode = 'sessions';
     o.sessions = count(rest[1], 'sessions N', 1_000_000);
     o.seconds = count(rest[3], 'hold S', 86_400);
-  } else if (rest[0] === 'push' && rest.length === 3) {
-    o.mode = 'push';
-    o.sessions = count(rest[1], 'push N', 1_000_000);
-    o.seconds = count(rest[2], 'push S', 86_400);
+  } else if ((rest[0] === 'push' || rest[0] === 'steady') && rest.length === 3) {
+    o.mode = rest[0];
+    o.sessions = count(rest[1], `${rest[0]} N`, 1_000_000);
+    o.seconds = count(rest[2], `${rest[0]} S`, 86_400);
+    if (o.mode === 'steady' && !packetBytesGiven) o.packetBytes = 100;
   } else {
     throw new Error(`unexpected arguments: ${rest.join(' ') || '(none)'}`);
   }
@@ -123,6 +137,32 @@ export function buildUdpPacket(src: number, dst: number, total: number, id = 0):
   return p;
 }
 
+/** One ICMP echo request of `total` bytes (IP header included), src -> dst, header checksums set. */
+export function buildIcmpEcho(src: number, dst: number, total: number, id: number, seq: number): Buffer {
+  const p = Buffer.alloc(total);
+  p[0] = 0x45;
+  p.writeUInt16BE(total, 2);
+  p.writeUInt16BE(seq & 0xffff, 4);
+  p[8] = 64;
+  p[9] = 1; // ICMP
+  p.writeUInt32BE(src >>> 0, 12);
+  p.writeUInt32BE(dst >>> 0, 16);
+  p.writeUInt16BE(checksum(p, 0, 20), 10);
+  p[20] = 8; // echo request
+  p.writeUInt16BE(id & 0xffff, 24);
+  p.writeUInt16BE(seq & 0xffff, 26);
+  p.writeUInt16BE(checksum(p, 20, total), 22);
+  return p;
+}
+
+function checksum(p: Buffer, from: number, to: number): number {
+  let sum = 0;
+  for (let i = from; i + 1 < to; i += 2) sum += p.readUInt16BE(i);
+  if ((to - from) % 2 === 1) sum += p[to - 1] << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
 class Session {
   lease: string | null = null;
   leasedAtMs = 0;
@@ -134,6 +174,11 @@ class Session {
   framesPushed = 0;
   bytesPushed = 0;
   drainWaits = 0;
+  echoSent = 0;
+  echoRepliesIn = 0;
+  /** Called once when the session closes, with its reason. */
+  onClose: ((s: Session) => void) | null = null;
+  private echoTimer: NodeJS.Timeout | null = null;
   private readonly reader = new FrameReader();
   private readonly scratch = Buffer.allocUnsafe(2100);
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -208,10 +253,32 @@ class Session {
     });
   }
 
+  /** Sends an echo request to dst every intervalMs (the first at a random point of the first interval). */
+  startEchoes(dst: number, total: number, intervalMs: number): void {
+    const src = ipv4ToInt(this.lease as string);
+    const sendOne = (): void => {
+      this.echoSent++;
+      this.send(encodeFrame(MessageType.DataUp, buildIcmpEcho(src, dst, total, this.index, this.echoSent)));
+    };
+    this.echoTimer = setTimeout(() => {
+      sendOne();
+      this.echoTimer = setInterval(sendOne, intervalMs);
+    }, Math.floor(Math.random() * intervalMs));
+  }
+
+  stopEchoes(): void {
+    if (this.echoTimer) {
+      clearTimeout(this.echoTimer);
+      clearInterval(this.echoTimer);
+      this.echoTimer = null;
+    }
+  }
+
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
+    this.stopEchoes();
     if (this.heartbeatTimer) {
       clearTimeout(this.heartbeatTimer);
       clearInterval(this.heartbeatTimer);
@@ -220,6 +287,7 @@ class Session {
     this.leaseWaiter?.(false);
     this.leaseWaiter = null;
     this.pushDone?.();
+    this.onClose?.(this);
   }
 
   private onData(chunk: Buffer): void {
@@ -256,6 +324,7 @@ class Session {
         return;
       case MessageType.DataDown:
         this.dataDownIn++;
+        if (payload.length >= 21 && payload[9] === 1 && payload[20] === 0) this.echoRepliesIn++; // ICMP echo reply
         return;
       case MessageType.Unsupported:
         process.stderr.write(`session ${this.index}: server answered 199 (unsupported)\n`);
@@ -268,7 +337,10 @@ class Session {
 
 function connect(o: Options, index: number, cipher: FrameCipher | null): Promise<Session> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: o.server, port: o.port, writableHighWaterMark: 256 * 1024 } as net.NetConnectOpts);
+    const socket = net.connect({
+      host: o.server, port: o.port, writableHighWaterMark: 256 * 1024,
+      ...(o.bind.length > 0 ? { localAddress: o.bind[index % o.bind.length] } : {}),
+    } as net.NetConnectOpts);
     const s = new Session(index, socket, cipher);
     socket.once('connect', () => resolve(s));
     socket.once('close', () => resolve(s));
@@ -317,6 +389,8 @@ function summary(sessions: Session[]) {
     closedReasons: reasons,
     heartbeatsIn: sessions.reduce((a, s) => a + s.heartbeatsIn, 0),
     dataDownIn: sessions.reduce((a, s) => a + s.dataDownIn, 0),
+    echoSent: sessions.reduce((a, s) => a + s.echoSent, 0),
+    echoRepliesIn: sessions.reduce((a, s) => a + s.echoRepliesIn, 0),
   };
 }
 
@@ -332,6 +406,20 @@ async function main(): Promise<void> {
   let pushed: object = {};
   if (o.mode === 'sessions') {
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
+  } else if (o.mode === 'steady') {
+    const dst = ipv4ToInt(o.dst);
+    const live = sessions.filter((s) => s.lease !== null && !s.closed);
+    for (const s of live) {
+      s.onClose = (lost) => out({ event: 'lost', index: lost.index, lease: lost.lease, reason: lost.closeReason, t: Date.now() });
+      s.startEchoes(dst, o.packetBytes, o.intervalMs);
+    }
+    const progress = setInterval(() => out({ event: 'progress', ...summary(sessions), t: Date.now() }), 10_000);
+    await new Promise((r) => setTimeout(r, o.seconds * 1000));
+    clearInterval(progress);
+    for (const s of live) {
+      s.stopEchoes();
+      s.onClose = null;
+    }
   } else {
     const dst = ipv4ToInt(o.dst);
     const live = sessions.filter((s) => s.lease !== null && !s.closed);
