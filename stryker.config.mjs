@@ -13,9 +13,12 @@ const mutate = [
   'protocol/*.ts',
   'link/ipv4.ts',
   'link/frame-link.ts',
-  'contract/*.ts', // tunnel-state, ipc-schema, helper-api, errors, profile-schema, format, stats, tunnel-summary
-  'server/address-pool.ts',
+  'contract/*.ts', // tunnel-state, ipc-schema, helper-api, errors, profile-schema, format, stats, tunnel-summary, failure-advice
+  'server/admission.ts', // the gateway's pure parts
+  'server/lease-table.ts',
+  'helper/liveness.ts', // the engine's pure parts
   'electron/profile-transfer.ts',
+  'renderer/state-view.ts',
   '!**/*.test.ts',
   '!**/*.d.ts',
 ];
@@ -26,7 +29,9 @@ const testFiles = [
   'dist/link/*.test.js',
   'dist/contract/*.test.js',
   'dist/server/*.test.js',
+  'dist/helper/liveness.test.js',
   'dist/electron/profile-*.test.js',
+  'dist/renderer-tests/renderer/state-view.test.js',
 ];
 
 const report = process.env.MUTATION_REPORT ?? 'mutation';
@@ -39,8 +44,9 @@ export default {
     nodeArgs: ['-r', '{{hookFile}}', '--test-reporter=tap', '{{testFile}}'],
   },
   checkers: ['typescript'],
-  tsconfigFile: 'tsconfig.json',
-  buildCommand: 'npx tsc -p tsconfig.json',
+  // The checker's project: tsconfig.json plus the renderer's node-tested modules (state-view.ts).
+  tsconfigFile: 'tsconfig.mutation.json',
+  buildCommand: 'npm run build:ts',
   // MUTATE=protocol/crypto.ts,link/ipv4.ts scopes a run while iterating (see docs/testing.md).
   mutate: process.env.MUTATE ? [...process.env.MUTATE.split(','), '!**/*.test.ts'] : mutate,
   coverageAnalysis: 'perTest',
