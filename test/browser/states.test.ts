@@ -19,6 +19,7 @@ import { bindController } from '../../electron/ipc-binding';
 import { openProfileStore } from '../../electron/profile-store';
 import { FAKE_LEASE, FakeHelper, stats } from '../../electron/testing/fake-helper';
 import { ARTIFACTS, CHROMIUM, RENDERER_DIR } from './ui-harness';
+import { expectScreenshot } from './screenshots';
 import { needsFile, skipUnless } from '../support/requirements';
 
 const skip = skipUnless(needsFile(CHROMIUM, 'Chromium (apt-get install chromium)'), needsFile(join(RENDERER_DIR, 'index.html'), 'the renderer build (npm run build)'));
@@ -51,6 +52,42 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
   };
   const button = () => page.getByTestId('connect-button');
   const detail = () => page.getByTestId('status-detail');
+
+  /** What differs from run to run in every shot: the repair banner names a temp folder and a time. */
+  const unstable = () => [page.getByTestId('recovery-banner')];
+
+  /** The CSS colour each tone paints the big button with (renderer/styles.css: .connect-<tone>). */
+  const TONE_COLOUR = { idle: '--accent', busy: '--busy', ok: '--ok', warn: '--warn', error: '--error' } as const;
+
+  /**
+   * A state as a user and a screen reader get it, not only its text: one button with that role and
+   * accessible name, the tone of the button and of the status (data-tone), the button painted in the
+   * tone's colour, and a failure announced as an alert exactly when there is one.
+   */
+  async function expectLook(what: string, look: { button: RegExp; tone: keyof typeof TONE_COLOUR; alert: boolean }): Promise<void> {
+    const named = page.getByRole('button', { name: look.button });
+    assert.equal(await named.count(), 1, `${what}: one button named ${look.button}`);
+    assert.equal(await named.getAttribute('data-tone'), look.tone, `${what}: the button's tone`);
+    assert.equal(await page.getByTestId('status').getAttribute('data-tone'), look.tone, `${what}: the status's tone`);
+    assert.equal(await named.getAttribute('data-testid'), 'connect-button', `${what}: the big button has that name`);
+    const paint = () => page.evaluate(`(() => {
+      const probe = document.createElement('div');
+      probe.style.background = 'var(${TONE_COLOUR[look.tone]})';
+      document.body.append(probe);
+      const expected = getComputedStyle(probe).backgroundColor;
+      probe.remove();
+      return { actual: getComputedStyle(document.querySelector('[data-testid=connect-button]')).backgroundColor, expected };
+    })()`) as Promise<{ actual: string; expected: string }>;
+    // The button's colour eases from the previous tone (a CSS transition): wait for it to settle.
+    let colours = await paint();
+    for (let i = 0; i < 40 && colours.actual !== colours.expected; i++) {
+      await sleep(50);
+      colours = await paint();
+    }
+    assert.equal(colours.actual, colours.expected, `${what}: the button is painted ${colours.actual}, not in the ${look.tone} colour`);
+    const alerts = await page.getByRole('alert').filter({ has: page.getByTestId('failure-text') }).count();
+    assert.equal(alerts, look.alert ? 1 : 0, `${what}: ${look.alert ? 'the failure is announced as an alert' : 'no failure alert'}`);
+  }
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), '4o6-ui-states-'));
@@ -186,6 +223,7 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     fake.setState(connecting('awaiting-ip', 2), 'Office');
     await waitForText(detail(), /^waiting for an address, attempt 2$/, 'awaiting-ip');
     assert.match(await page.getByTestId('status-title').textContent() ?? '', /Connecting to Office/);
+    await expectLook('connecting', { button: /^Connecting…/, tone: 'busy', alert: false });
     await shot('states-02-connecting');
 
     const before = fake.received.filter((r) => r.cmd === 'disconnect').length;
@@ -220,7 +258,9 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     assert.match(await page.getByTestId('total-down').textContent() ?? '', /MiB/);
     assert.equal(await page.getByTestId('reconnects').textContent(), '1');
     assert.equal(await page.getByTestId('last-heartbeat').textContent(), '4 s ago');
+    await expectLook('connected', { button: /^Connected/, tone: 'ok', alert: false });
     await shot('states-03-connected');
+    await expectScreenshot(page, 'connected', { mask: [...unstable(), page.getByTestId('connected-for'), page.getByTestId('rate-graph')] });
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot('states-03-connected-dark');
     await page.emulateMedia({ colorScheme: 'light' });
@@ -302,8 +342,10 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     fake.setState({ kind: 'reconnecting', server: SERVER, serverAddress: 'fd00::1', held: FAKE_LEASE, attempt: 2, retryInMs: 8000, lastFailure: { reason: 'heartbeat-lost', message: 'no heartbeat for 60 s' } }, 'Office');
     await waitForText(button(), /^Reconnecting…Click to stop/, 'reconnecting');
     const first = await waitForText(detail(), /^attempt 3, retry in [78] s$/, 'the countdown');
-    await waitForText(detail(), /^attempt 3, retry in [56] s$/, 'the countdown moving', 4000);
-    assert.ok(first);
+    const later = await waitForText(detail(), /^attempt 3, retry in [56] s$/, 'the countdown moving', 4000);
+    const seconds = (text: string) => Number(/retry in (\d+) s/.exec(text)?.[1]);
+    assert.ok(seconds(later) < seconds(first), `the countdown goes down: ${first}, then ${later}`);
+    await expectLook('reconnecting', { button: /^Reconnecting…/, tone: 'warn', alert: true });
     assert.equal(await page.getByTestId('failure-text').textContent(), 'The server stopped answering.');
     assert.equal(await page.getByTestId('failure-detail').textContent(), 'no heartbeat for 60 s');
     await shot('states-04-reconnecting');
@@ -320,7 +362,9 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     assert.match(await page.getByTestId('failure-advice').textContent() ?? '', /Another VPN or network tool/);
     assert.equal(await page.getByTestId('failure-detail').textContent(), 'ip route add 0.0.0.0/1 dev 4over6: RTNETLINK answers: File exists');
     assert.match(await page.getByTestId('status-title').textContent() ?? '', /The connection to Office failed/);
+    await expectLook('failed', { button: /^Try again/, tone: 'error', alert: true });
     await shot('states-05-failed');
+    await expectScreenshot(page, 'failed', { mask: unstable() });
   });
 
   test('a failure belongs to the profile that failed: another profile shows a plain Connect, also after a reload', async () => {
@@ -343,7 +387,9 @@ describe('the window in every tunnel state (fake helper)', { skip }, () => {
     await page.reload();
     await waitForText(detail(), /^Ready to connect to Lab$/, 'Lab still selected after the reload');
     await check('after a reload');
+    await expectLook('another profile after a failure', { button: /^Connect(?! to)/, tone: 'idle', alert: false });
     await shot('states-05b-failure-other-profile');
+    await expectScreenshot(page, 'idle-after-another-failed', { mask: unstable() });
 
     // Back on Office: its failure, and "Try again" connects Office (not the profile selected before).
     await page.getByRole('option', { name: /^Office/ }).click();
