@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { ipcChannels } from '../contract/ipc-schema';
 import { type BrowserBridge, parseRequestTarget, startBrowserBridge } from './browser-bridge';
+import { waitFor } from '../test/support/netns';
 
 let bridge: BrowserBridge;
 let dir: string;
@@ -70,8 +71,10 @@ test('invokes reach the handler and replies come back by id; pushes reach every 
   ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
   ws.send(JSON.stringify({ t: 'invoke', id: 7, channel: ipcChannels.tunnel.snapshot, request: { x: 1 } }));
   ws.send(JSON.stringify({ t: 'invoke', id: 8, channel: 'vpn:nope.nothing', request: null }));
+  // The push goes out once the invokes are answered: the page is registered by then.
+  await waitFor(() => messages.some((m) => m.id === 7) && messages.some((m) => m.id === 8), { timeoutMs: 5000, what: 'the replies to both invokes' });
   bridge.transport.publish(ipcChannels.tunnel.stats, { rateUp: 5 });
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor(() => messages.some((m) => m.t === 'push'), { timeoutMs: 5000, what: 'the push' });
   assert.deepEqual(messages.find((m) => m.id === 7)?.reply, { ok: true, value: { echo: { x: 1 } } });
   assert.equal((messages.find((m) => m.id === 8)?.reply as { ok: boolean }).ok, false);
   assert.deepEqual(messages.find((m) => m.t === 'push'), { t: 'push', channel: ipcChannels.tunnel.stats, payload: { rateUp: 5 } });

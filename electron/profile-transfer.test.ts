@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -9,7 +10,7 @@ import { openConfBackend } from './conf-backend';
 import { toHelperProfile } from '../contract/profile-schema';
 import { type ProfileStore, openProfileStore } from './profile-store';
 import {
-  MAX_IMPORT_BYTES, exportProfilesToFile, exportProfilesToText, importProfilesFromFile, importProfilesFromText, nameFromFileName,
+  MAX_IMPORT_BYTES, exportDocument, exportProfilesToFile, exportProfilesToText, importProfilesFromFile, importProfilesFromText, nameFromFileName,
 } from './profile-transfer';
 
 const dirs: string[] = [];
@@ -167,6 +168,45 @@ test('unreadable or oversized import files are FILE_FAILED', async () => {
   const big = join(tempDir(), 'big.json');
   writeFileSync(big, ' '.repeat(MAX_IMPORT_BYTES + 1));
   await assert.rejects(importProfilesFromFile(store, big), /at most/);
+});
+
+test('importing something that is not a regular file is refused at once, without reading it', async () => {
+  const store = await newStore();
+  const dir = tempDir();
+  const fifo = join(dir, 'profiles.fifo');
+  execFileSync('mkfifo', [fifo]); // reading it would wait forever for a writer
+  const link = join(dir, 'link-to-dir.json');
+  symlinkSync(dir, link);
+  for (const path of [dir, fifo, '/dev/zero', link]) {
+    // Bounded: a reader stuck on the FIFO is released by opening it for writing.
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        if (path === fifo) closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        reject(new Error(`importing ${path} did not return within 2 s: it is being read`));
+      }, 2000);
+    });
+    try {
+      await assert.rejects(Promise.race([importProfilesFromFile(store, path), stuck]), (err: VpnError) => {
+        assert.equal(err.code, 'FILE_FAILED', `${path}: ${err.message}`);
+        assert.match(err.message, /not a regular file/, path);
+        return true;
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  assert.deepEqual(store.list(), []);
+  // A symlink to a regular file is followed: the file is read (and judged on its content).
+  const real = join(dir, 'real.json');
+  writeFileSync(real, exportDocument([]));
+  const toFile = join(dir, 'link-to-file.json');
+  symlinkSync(real, toFile);
+  await assert.rejects(importProfilesFromFile(store, toFile), { code: 'IMPORT_INVALID' });
+  // Exactly the size limit is read (and then judged on its content).
+  const limit = join(dir, 'limit.json');
+  writeFileSync(limit, ' '.repeat(MAX_IMPORT_BYTES));
+  await assert.rejects(importProfilesFromFile(store, limit), (err: VpnError) => err.code !== 'FILE_FAILED');
 });
 
 test('profile names from file names', () => {

@@ -8,6 +8,7 @@ import { FrameCipher, parseUuid } from '../protocol/crypto';
 import { FrameLink } from './frame-link';
 import { adoptWithSharedReads, connectWithSharedReads, onSocketChunks } from './socket-read';
 import { sendRegions } from './socket-send';
+import { waitFor } from '../test/support/netns';
 
 interface Pair {
   client: net.Socket;
@@ -122,7 +123,8 @@ test('an adopted connection keeps its peer address, keeps early chunks, and clos
     assert.equal(pair.server.remoteAddress, '::1');
     assert.equal(pair.server.remotePort, pair.client.localPort);
     pair.client.write('early bytes');
-    await new Promise((r) => setTimeout(r, 50)); // they are read before anyone listens
+    // Wait until the adopted socket has read them, before anyone listens: the path under test.
+    await waitFor(() => pair.server.bytesRead >= 'early bytes'.length, { timeoutMs: 5000, what: 'the early bytes to be read' });
     // Another socket's read reuses the shared buffer meanwhile: the early bytes must have been kept.
     const other = collect(pair.client, 20);
     pair.server.write('X'.repeat(20));
@@ -174,8 +176,7 @@ for (const encrypted of [false, true]) {
         assert.equal(sender.sendPackets(102, scratch, starts, lengths, starts.length), true);
         scratch.fill(0);
       }
-      const deadline = Date.now() + 10_000;
-      while (received.length < sent.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => received.length >= sent.length || closeReason !== '', { timeoutMs: 10_000, what: `${sent.length} packets (have ${received.length})` });
       assert.equal(closeReason, '');
       assert.equal(received.length, sent.length);
       for (let i = 0; i < sent.length; i++) assert.ok(received[i].equals(sent[i]), `packet ${i} differs`);

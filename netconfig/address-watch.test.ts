@@ -52,7 +52,14 @@ describe('address watch', () => {
       let out = '';
       child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
       await waitFor(() => out.includes('watching'), { timeoutMs: 5000, what: 'the watcher to start' });
-      await new Promise((r) => setTimeout(r, 300)); // `ip monitor` subscribes right after it starts
+      // `ip monitor` subscribes a moment after it starts: probe with an address of our own until a
+      // removal is reported, so the real checks below run against a live subscription.
+      await waitFor(async () => {
+        await ns.exec('ip', ['-6', 'addr', 'add', 'fd00:77::99/64', 'dev', 'v0', 'nodad']);
+        await ns.exec('ip', ['-6', 'addr', 'del', 'fd00:77::99/64', 'dev', 'v0']);
+        await waitFor(() => out.includes('removed fd00:77::99'), { timeoutMs: 300, what: 'the probe removal' }).catch(() => undefined);
+        return out.includes('removed fd00:77::99');
+      }, { timeoutMs: 10_000, what: '`ip monitor` to report a probe removal' });
       await ns.exec('ip', ['-6', 'addr', 'add', 'fd00:77::1/64', 'dev', 'v0', 'nodad']);
       await ns.exec('ip', ['-6', 'addr', 'add', 'fd00:77::2/64', 'dev', 'v0', 'nodad']);
       await ns.exec('ip', ['-6', 'addr', 'del', 'fd00:77::2/64', 'dev', 'v0']);

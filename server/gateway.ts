@@ -3,9 +3,12 @@
 //
 // Lifecycle of a connection (session.ts): accept (or refuse: admission limits) -> awaiting-request ->
 // first valid IP request -> lease (or close: pool exhausted) -> IP response -> data both ways +
-// heartbeats -> close (peer, malformed frame, heartbeat timeout, shutdown, ...) -> lease returned.
+// heartbeats -> close (peer, malformed frame, heartbeat timeout, shutdown, ...) -> lease returned,
+// reserved for its holder for lease_grace. Which address a request gets is lease-table.ts's decision;
+// the table is written to <state_dir>/leases.json (lease-store.ts) and read back at start.
 // A connection without a valid IP request within ip_request_timeout is closed: it never holds a lease.
 import net from 'node:net';
+import { join } from 'node:path';
 import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/logger';
 import { FrameLink } from '../link/frame-link';
@@ -16,7 +19,9 @@ import { intToIpv4, ipv4ToInt, type ServerConfig } from '../protocol/config';
 import { ENCRYPTION_OVERHEAD_BYTES, FrameCipher, MAX_INNER_FRAME_BYTES } from '../protocol/crypto';
 import { FRAME_HEADER_BYTES, MessageType } from '../protocol/frame';
 import { HEARTBEAT_FRAME, UNSUPPORTED_FRAME, encodeIpResponse } from '../protocol/messages';
-import { AddressPool } from './address-pool';
+import { parseIpRequestPayload } from '../protocol/ip-request';
+import { type GrantKind, LeaseTable, identityOf } from './lease-table';
+import { LEASE_FILE_NAME, LeaseFileError, LeaseFileWriter, encodeLeaseFile, maxLeaseFileBytes, readLeaseFile } from './lease-store';
 import { type Refusal, type Source, UnleasedAdmission, sourceOf } from './admission';
 import { CLOSE_CAUSES, type CloseCause, Session, type SessionId } from './session';
 
@@ -44,8 +49,13 @@ export interface GatewayMetrics {
   sessions: number;
   /** Connections accepted that have not sent a valid IP request yet. */
   unleased: number;
+  /** Addresses nobody holds or has reserved. */
   leasesFree: number;
+  /** Addresses kept for clients that left less than lease_grace ago. */
+  leasesReserved: number;
   leasesInUse: number;
+  /** Addresses handed out, by how the lease table chose them. */
+  leaseGrants: Record<GrantKind, number>;
   /** Connections accepted (leased or not). */
   accepted: number;
   /** Connections closed (leased or not); by cause in closedBy. */
@@ -86,12 +96,17 @@ export interface GatewayOptions {
   config: ServerConfig;
   tun: PacketDevice;
   log: Logger;
+  /** Monotonic milliseconds for timers (heartbeats, rate limits). */
   now?: () => number;
+  /** Wall-clock milliseconds for reservations, which outlive the process in the lease file. */
+  wallNow?: () => number;
 }
 
 export class Gateway {
   private readonly server: net.Server;
-  private readonly pool: AddressPool;
+  private readonly leases: LeaseTable;
+  private readonly leaseFile: LeaseFileWriter;
+  private readonly poolSize: number;
   private readonly admission: UnleasedAdmission;
   private readonly cipher: FrameCipher | null;
   /** SYNs both ways get at most this MSS, so TCP packets fit our MTU and legacy clients' buffers. */
@@ -100,6 +115,7 @@ export class Gateway {
   /** Every open connection, leased or not. */
   private readonly sessions = new Set<Session>();
   private readonly now: () => number;
+  private readonly wallNow: () => number;
   private readonly log: Logger;
   /** Lines a peer can cause, rate-limited per kind (with counts of what was left out). */
   private readonly peerInfo: RateLimitedLog;
@@ -119,14 +135,20 @@ export class Gateway {
   };
   private readonly refused: Record<Refusal, number> = { perAddress: 0, perPrefix: 0, total: 0 };
   private readonly closedBy = Object.fromEntries(CLOSE_CAUSES.map((c) => [c, 0])) as Record<CloseCause, number>;
+  private readonly grants: Record<GrantKind, number> = { takeover: 0, requested: 0, reserved: 0, free: 0, reclaimed: 0 };
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
     this.now = opts.now ?? (() => performance.now());
+    this.wallNow = opts.wallNow ?? Date.now;
     this.log = opts.log;
     this.peerInfo = new RateLimitedLog((msg) => this.log.info(msg), 1000, this.now, PEER_LOG_BURST);
     this.peerWarn = new RateLimitedLog((msg) => this.log.warn(msg), 1000, this.now, PEER_LOG_BURST);
-    this.pool = new AddressPool(config.poolFirst, config.poolLast, [ipv4ToInt(config.gateway)]);
+    this.leases = new LeaseTable(config.poolFirst, config.poolLast, [ipv4ToInt(config.gateway)], config.leaseGraceS * 1000);
+    this.poolSize = this.leases.freeCount;
+    this.leaseFile = new LeaseFileWriter(join(config.stateDir, LEASE_FILE_NAME),
+      () => encodeLeaseFile(this.leases.records(), this.wallNow()),
+      (err) => this.log.error(`cannot write the lease file ${this.leaseFile.path}: ${err.message}`));
     this.admission = new UnleasedAdmission({
       perAddress: config.maxUnleasedPerAddress, perPrefix: config.maxUnleasedPerPrefix, total: config.maxUnleased,
     });
@@ -137,6 +159,7 @@ export class Gateway {
 
   async listen(): Promise<net.AddressInfo> {
     const { listenAddress, port } = this.opts.config;
+    this.restoreLeases();
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen({ host: listenAddress, port, ipv6Only: listenAddress === '::' ? false : undefined }, () => {
@@ -152,7 +175,7 @@ export class Gateway {
     });
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     const address = this.server.address() as net.AddressInfo;
-    this.log.info(`listening on [${address.address}]:${address.port}, TUN ${this.opts.tun.name}, pool of ${this.pool.freeCount}, encryption ${this.cipher ? (this.opts.config.requireEncryption ? 'required' : 'optional') : 'off'}`);
+    this.log.info(`listening on [${address.address}]:${address.port}, TUN ${this.opts.tun.name}, pool of ${this.poolSize}${this.leases.reservedCount ? ` (${this.leases.reservedCount} reserved)` : ''}, encryption ${this.cipher ? (this.opts.config.requireEncryption ? 'required' : 'optional') : 'off'}`);
     return address;
   }
 
@@ -165,7 +188,28 @@ export class Gateway {
     for (const s of [...this.sessions]) this.closeSession(s, 'shutdown', 'server shutting down');
     this.peerInfo.flush();
     this.peerWarn.flush();
+    // Their addresses are reservations now: on disk, for the clients that come back after a restart.
+    await this.leaseFile.flush();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Reads the lease file of an earlier run: its addresses are reserved for their holders. */
+  private restoreLeases(): void {
+    const path = this.leaseFile.path;
+    let read;
+    try {
+      read = readLeaseFile(path, maxLeaseFileBytes(this.poolSize));
+    } catch (err) {
+      if (!(err instanceof LeaseFileError)) throw err;
+      this.log.warn(`ignored the lease file ${path}: ${err.message}; every address starts free`);
+      return;
+    }
+    if (read === null) return;
+    const restored = this.leases.restore(read.records, this.wallNow());
+    const dropped = read.records.length - restored + read.skipped;
+    this.log.info(`lease file ${path}: ${restored} address(es) reserved for their clients for up to ${this.opts.config.leaseGraceS} s` +
+      (dropped > 0 ? `; ${dropped} entr${dropped === 1 ? 'y' : 'ies'} dropped (expired, outside the pool, or malformed)` : ''));
+    if (dropped > 0) this.leaseFile.schedule();
   }
 
   metrics(): GatewayMetrics {
@@ -175,8 +219,10 @@ export class Gateway {
     return {
       sessions: this.byLease.size,
       unleased: this.admission.unleased,
-      leasesFree: this.pool.freeCount,
-      leasesInUse: this.pool.leasedCount,
+      leasesFree: this.leases.freeCount,
+      leasesReserved: this.leases.reservedCount,
+      leasesInUse: this.leases.inUseCount,
+      leaseGrants: { ...this.grants },
       accepted: m.accepted, closed: m.closed,
       refused: { ...this.refused },
       closedBy: { ...this.closedBy },
@@ -270,7 +316,7 @@ export class Gateway {
         s.lastHeartbeatReceivedMs = this.now();
         return;
       case MessageType.IpRequest:
-        this.onIpRequest(s);
+        this.onIpRequest(s, payload);
         return;
       case MessageType.Unsupported:
         // The client cannot decrypt: legacy servers stop encrypting; we only do so when allowed.
@@ -287,9 +333,9 @@ export class Gateway {
   }
 
   /** A valid IP request (decrypted, or plaintext where allowed): lease on the first, answer at most once a second. */
-  private onIpRequest(s: Session): void {
+  private onIpRequest(s: Session, payload: Buffer): void {
     const t = this.now();
-    if (s.phase === 'awaiting-request' && !this.lease(s)) return;
+    if (s.phase === 'awaiting-request' && !this.lease(s, payload)) return;
     if (t - s.lastIpResponseMs < IP_RESPONSE_INTERVAL_MS) {
       this.m.ipResponsesDropped++;
       return;
@@ -298,21 +344,39 @@ export class Gateway {
     s.link.sendFrame(encodeIpResponse({ address: s.leaseText, route: '0.0.0.0', dns: this.opts.config.dns }));
   }
 
-  /** Gives the session an address; false (and the session closed) when none is left. */
-  private lease(s: Session): boolean {
-    const lease = this.pool.lease();
-    if (lease === null) {
+  /**
+   * Gives the session an address, the one its request names or its reservation when the lease
+   * table allows; false (and the session closed) when none is left.
+   */
+  private lease(s: Session, payload: Buffer): boolean {
+    const ext = parseIpRequestPayload(payload);
+    const identity = identityOf(ext?.clientId, s.source.address);
+    const requested = ext?.previousAddress !== undefined ? ipv4ToInt(ext.previousAddress) : null;
+    const grant = this.leases.acquire(identity, requested, this.wallNow());
+    if (grant === null) {
       this.m.poolExhausted++;
-      this.closeSession(s, 'poolExhausted', `address pool exhausted (${this.pool.leasedCount} leased)`);
+      this.closeSession(s, 'poolExhausted', `address pool exhausted (${this.leases.inUseCount} in use, none reserved)`);
       return false;
+    }
+    this.grants[grant.kind]++;
+    if (grant.kind === 'takeover') {
+      // The same client again (its id): the old connection has not timed out yet, the new one gets the address.
+      const old = this.byLease.get(grant.address);
+      if (old !== undefined) {
+        this.byLease.delete(grant.address);
+        old.lease = null; // moved, not returned: the table keeps it in use for the new session
+        this.closeSession(old, 'replaced', `replaced by session ${s.id} of the same client, which keeps ${intToIpv4(grant.address)}`);
+      }
     }
     this.admission.release(s.source);
     s.phase = 'leased';
-    s.lease = lease;
-    s.leaseText = intToIpv4(lease);
+    s.lease = grant.address;
+    s.leaseText = intToIpv4(grant.address);
+    s.identity = identity;
     s.lastHeartbeatReceivedMs = this.now(); // the heartbeat timeout runs from the lease
-    this.byLease.set(lease, s);
-    this.peerInfo.event('leased', `${s.label}: leased ${s.leaseText}`);
+    this.byLease.set(grant.address, s);
+    this.leaseFile.schedule();
+    this.peerInfo.event('leased', `${s.label}: leased ${s.leaseText}${GRANT_TEXT[grant.kind]}${requested !== null && requested !== grant.address ? ` (asked for ${ext?.previousAddress})` : ''}`);
     return true;
   }
 
@@ -371,10 +435,12 @@ export class Gateway {
     if (!this.sessions.delete(s)) return;
     const cause = s.closeCause ?? causeOf(err);
     const wasLeased = s.phase === 'leased';
+    const returned = s.lease;
     if (s.phase === 'awaiting-request') this.admission.release(s.source);
-    if (s.lease !== null) {
-      this.byLease.delete(s.lease);
-      this.pool.release(s.lease);
+    if (returned !== null) {
+      this.byLease.delete(returned);
+      this.leases.release(returned, this.wallNow());
+      this.leaseFile.schedule();
     }
     s.phase = 'closed';
     this.m.closed++;
@@ -384,9 +450,10 @@ export class Gateway {
     this.peerWarn.forget(`spoof:${s.id}`);
     this.peerWarn.forget(`decrypt:${s.id}`);
     const c = s.counters;
-    const what = wasLeased
-      ? ` (up ${c.packetsUp} pkts/${c.bytesUp} B, down ${c.packetsDown} pkts/${c.bytesDown} B); lease returned`
-      : '';
+    const grace = this.opts.config.leaseGraceS;
+    const what = !wasLeased ? ''
+      : ` (up ${c.packetsUp} pkts/${c.bytesUp} B, down ${c.packetsDown} pkts/${c.bytesDown} B); ` +
+        (returned === null ? 'its address went with the client' : `lease returned${grace > 0 ? `, reserved for this client for ${grace} s` : ''}`);
     const line = `closed ${s.label}: ${reason}${what}`;
     if (cause === 'malformed' || cause === 'poolExhausted' || cause === 'queueFull') this.peerWarn.event(`closed:${cause}`, line);
     else this.peerInfo.event(`closed:${cause}`, line);
@@ -461,10 +528,19 @@ export class Gateway {
         s.link.sendFrame(HEARTBEAT_FRAME);
       }
     }
+    if (this.leases.expire(this.wallNow()) > 0) this.leaseFile.schedule();
     this.peerInfo.flush();
     this.peerWarn.flush();
   }
 }
+
+const GRANT_TEXT: Record<GrantKind, string> = {
+  takeover: ' (its own, taken over from its previous connection)',
+  requested: ' (as it asked)',
+  reserved: ' (reserved for it)',
+  free: '',
+  reclaimed: ' (reserved for another client, none other free)',
+};
 
 /** The cause of a close the link decided (peer gone, socket error, malformed input). */
 function causeOf(err: Error | undefined): CloseCause {

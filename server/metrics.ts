@@ -13,7 +13,12 @@ export function metricsToPrometheus(m: GatewayMetrics, p?: ProcessMetrics): stri
   };
   metric('sessions', 'gauge', 'Client sessions holding a lease.', m.sessions);
   metric('unleased_connections', 'gauge', 'Connections that have not sent a valid IP request yet.', m.unleased);
-  metric('leases_free', 'gauge', 'Addresses left in the pool.', m.leasesFree);
+  metric('leases_free', 'gauge', 'Addresses nobody holds or has reserved.', m.leasesFree);
+  metric('leases_reserved', 'gauge', 'Addresses kept for clients that left less than lease_grace ago.', m.leasesReserved);
+  metric('leases_in_use', 'gauge', 'Addresses held by sessions.', m.leasesInUse);
+  for (const [kind, value] of Object.entries(m.leaseGrants)) {
+    metric('lease_grants_total', 'counter', 'Addresses handed out, by how they were chosen.', value, `{kind="${kind}"}`);
+  }
   metric('accepted_total', 'counter', 'Client connections accepted.', m.accepted);
   for (const [reason, value] of Object.entries(m.refused)) {
     metric('refused_total', 'counter', 'Connections refused at accept, by the limit they would pass.', value, `{reason="${reason}"}`);

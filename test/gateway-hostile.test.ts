@@ -105,7 +105,7 @@ ${extra}
   function startClient(tag: string, extra: string[] = []): Proc {
     const p = new Proc(net.spawn(net.client, process.execPath, [
       CLI, 'connect', '--server', net.serverAddress, '--port', '5555', '--tun-name', '4o6c0', '--no-dns', '--no-reconnect',
-      '--journal', join(dir, `journal-${tag}.jsonl`), ...extra,
+      '--journal', join(dir, `journal-${tag}.jsonl`), '--client-ids', join(dir, `client-ids-${tag}.json`), ...extra,
     ]), `client ${tag}`);
     procs.push(p);
     return p;

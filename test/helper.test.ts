@@ -326,7 +326,7 @@ describe('root helper', { skip }, () => {
     assert.doesNotMatch(links, /4o6g0/);
   });
 
-  test('service mode: the socket is root:<group> 0660; a group member drives the helper without a token, others cannot', async () => {
+  test('service mode: the socket is root:<group> 0660; a group member (primary or supplementary) drives the helper without a token; others are refused, also by SO_PEERCRED when the socket is open to all', async () => {
     const sock = join(dir, 'run', 'service.sock');
     let out = '';
     const p = net6.spawn(net6.client, process.execPath, [
@@ -341,18 +341,36 @@ describe('root helper', { skip }, () => {
     assert.equal(st.uid, 0);
     assert.equal(st.gid, 65534);
     assert.equal(st.mode & 0o777, 0o660);
-    const asUser = (uid: number, gid: number) => new Promise<string>((resolve) => {
+    // Runs a client as another user: hello, then status; prints the replies, or how the connection ended.
+    const asUser = (uid: number, gid: number, groups: number[] = []) => new Promise<string>((resolve) => {
       const script = `const s=require('net').connect(process.argv[1]);let got='';s.on('data',d=>{got+=d;if(got.includes('\\n')){s.write(JSON.stringify({id:2,cmd:'status'})+'\\n')}if(got.split('\\n').length>2){console.log(got);s.destroy()}});` +
-        `s.on('connect',()=>s.write(JSON.stringify({id:1,cmd:'hello'})+'\\n'));s.on('error',e=>console.log('error:'+e.code));`;
-      const c = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, '-e', script, sock]);
+        `s.on('connect',()=>s.write(JSON.stringify({id:1,cmd:'hello'})+'\\n'));s.on('error',e=>console.log('error:'+e.code));s.on('close',()=>console.log('closed:'+got.length));`;
+      const who = groups.length > 0 ? [`--groups=${groups.join(',')}`] : ['--clear-groups'];
+      const c = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, ...who, process.execPath, '-e', script, sock]);
       let o = '';
       c.stdout.on('data', (d: Buffer) => (o += d));
-      c.on('exit', () => resolve(o));
+      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      c.on('exit', () => {
+        clearTimeout(timer);
+        resolve(o);
+      });
     });
-    const member = await asUser(65534, 65534);
-    assert.match(member, /"mode":"service"/);
-    assert.match(member, /"kind":"idle"/);
-    assert.match(await asUser(65533, 65533), /error:EACCES/);
-    p.kill('SIGTERM');
+    try {
+      const member = await asUser(65534, 65534);
+      assert.match(member, /"mode":"service"/);
+      assert.match(member, /"kind":"idle"/);
+      // A member through a supplementary group (SO_PEERCRED gives the primary gid only; the rest from /proc).
+      assert.match(await asUser(65533, 65533, [65534]), /"kind":"idle"/);
+      assert.match(await asUser(65533, 65533), /error:EACCES/);
+      // With the socket opened to all by mistake, the kernel lets anyone connect: SO_PEERCRED must refuse.
+      chmodSync(sock, 0o666);
+      const outsider = await asUser(65533, 65533);
+      assert.match(outsider.trim(), /closed:0$/, `uid 65533 got an answer: ${outsider}`);
+      assert.doesNotMatch(outsider, /"id"/, `uid 65533 got an answer: ${outsider}`);
+      await waitFor(() => /refused a connection from uid 65533 .*not root and not in group nogroup/.test(out), { timeoutMs: 5000, what: 'the refusal to be logged' });
+      assert.match(await asUser(65534, 65534), /"kind":"idle"/, 'the member still gets in');
+    } finally {
+      p.kill('SIGTERM');
+    }
   });
 });

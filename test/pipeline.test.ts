@@ -1,7 +1,10 @@
 // The whole packet pipeline without root: our gateway and our client engine over real TCP on [::1],
 // each with a queue-backed fake TUN. Real frames, real encryption, real timers (shortened).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createLogger } from '../log/logger';
 import { type ServerConfig, parseServerConfig } from '../protocol/config';
@@ -23,6 +26,10 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
+/** Each gateway writes its lease file in a directory of its own under this one. */
+const stateRoot = mkdtempSync(join(tmpdir(), '4o6-pipeline-'));
+cleanups.unshift(() => rmSync(stateRoot, { recursive: true, force: true }));
+
 function serverConfig(extra = '', pk: string | null = UUID): ServerConfig {
   const { config } = parseServerConfig(`listen_address: "::1"
 port: 5555
@@ -35,6 +42,7 @@ dns2: "0.0.0.0"
 ${pk ? `pk: "${pk}"` : ''}
 ${extra}`);
   config.port = 0; // let the kernel choose
+  config.stateDir = mkdtempSync(join(stateRoot, 'gateway-'));
   return config;
 }
 
