@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Proc } from './support/proc';
+import { needsProgram, needsRoot, skipUnless } from './support/requirements';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
 
 const DIST = join(__dirname, '..');
@@ -20,7 +21,7 @@ const SERVER = join(DIST, 'server', 'main.js');
 const CLI = join(DIST, 'helper', 'cli.js');
 const HOSTILE = join(DIST, 'test', 'support', 'hostile-client.js');
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
-const isRoot = process.getuid?.() === 0;
+const skip = skipUnless(needsRoot(), needsProgram('ping', 'apt-get install iputils-ping'));
 const MiB = 1024 * 1024;
 
 interface Metrics {
@@ -35,7 +36,7 @@ interface Metrics {
   poolExhausted: number;
 }
 
-describe('gateway under hostile clients', { skip: !isRoot && 'needs root' }, () => {
+describe('gateway under hostile clients', { skip }, () => {
   let net: TwoHostNet;
   let dir: string;
   let attackerA1: string;
