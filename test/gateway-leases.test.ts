@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Proc } from './support/proc';
+import { needsProgram, needsRoot, skipUnless } from './support/requirements';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
 
 const DIST = join(__dirname, '..');
@@ -17,7 +18,7 @@ const SERVER = join(DIST, 'server', 'main.js');
 const CLI = join(DIST, 'helper', 'cli.js');
 const LEASE_CLIENT = join(DIST, 'test', 'support', 'lease-client.js');
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
-const isRoot = process.getuid?.() === 0;
+const skip = skipUnless(needsRoot(), needsProgram('ping', 'apt-get install iputils-ping'));
 const ID_A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const ID_B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 const ID_C = 'cccccccccccccccccccccccccccccccc';
@@ -32,7 +33,7 @@ interface Metrics {
   closedBy: Record<string, number>;
 }
 
-describe('the same address back: reservations, takeover, restart', { skip: !isRoot && 'needs root' }, () => {
+describe('the same address back: reservations, takeover, restart', { skip }, () => {
   let net: TwoHostNet;
   let dir: string;
   let fromB1: string;
