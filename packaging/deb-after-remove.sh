@@ -4,5 +4,9 @@ set -e
 if [ -d /run/systemd/system ]; then
   systemctl disable --now 4over6-helper.service 2>/dev/null || true
 fi
+# Only our own links: a 4over6 on PATH that is not ours stays.
+for cmd in 4over6 4over6-server; do
+  case "$(readlink "/usr/bin/$cmd" 2>/dev/null)" in /opt/4over6/resources/*) rm -f "/usr/bin/$cmd" ;; esac
+done
 rm -f /lib/systemd/system/4over6-helper.service /usr/share/polkit-1/actions/org.fourover6.helper.policy
 if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi

@@ -85,6 +85,43 @@ test('helper wrapper: executable, runs the packaged helper entry that the build 
   assert.match(wrapper, /ELECTRON_RUN_AS_NODE=1 exec \/opt\/4over6\/4over6 /);
 });
 
+test('command wrappers: 4over6 and 4over6-server run the packaged entries with the app binary in Node mode', () => {
+  // An installed tree in a temporary root: /opt/4over6/4over6 is a stand-in that runs Node when
+  // ELECTRON_RUN_AS_NODE=1 (as Electron does), and the wrappers' /opt paths point into the root.
+  const root = mkdtempSync(join(tmpdir(), '4o6-pkg-'));
+  try {
+    const app = join(root, 'opt', '4over6');
+    const resources = join(app, 'resources');
+    execFileSync('mkdir', ['-p', join(resources, 'app')]);
+    execFileSync('ln', ['-s', join(ROOT, 'dist'), join(resources, 'app', 'dist')]);
+    writeFileSync(join(app, '4over6'), `#!/bin/sh\n[ "$ELECTRON_RUN_AS_NODE" = 1 ] || { echo "not in Node mode" >&2; exit 9; }\nexec ${process.execPath} "$@"\n`, { mode: 0o755 });
+    const version = (JSON.parse(read('package.json')) as { version: string }).version;
+    for (const name of ['4over6-cli', '4over6-server']) {
+      assert.ok(statSync(join(ROOT, 'packaging', name)).mode & 0o111, `${name} is not executable`);
+      const wrapper = join(resources, name);
+      writeFileSync(wrapper, read(`packaging/${name}`).replaceAll('/opt/4over6', app), { mode: 0o755 });
+      const out = spawnSync(wrapper, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(out.status, 0, `${name} --version: ${out.stderr}`);
+      assert.match(out.stdout, new RegExp(version.replaceAll('.', '\\.')), `${name} --version`);
+    }
+    // after-install links them onto PATH as the user guide names them; after-remove takes only our links.
+    const install = read('packaging/deb-after-install.sh');
+    assert.match(install, /ln -sf "\$RES\/4over6-cli" \/usr\/bin\/4over6\n/);
+    assert.match(install, /ln -sf "\$RES\/4over6-server" \/usr\/bin\/4over6-server\n/);
+    const remove = read('packaging/deb-after-remove.sh');
+    const bin = join(root, 'usr', 'bin');
+    execFileSync('mkdir', ['-p', bin]);
+    execFileSync('ln', ['-s', '/opt/4over6/resources/4over6-cli', join(bin, '4over6')]);
+    writeFileSync(join(bin, '4over6-server'), '#!/bin/sh\n'); // someone else's: must stay
+    const removeLinks = remove.slice(remove.indexOf('for cmd in'), remove.indexOf('done') + 4).replaceAll('/usr/bin/', `${bin}/`);
+    execFileSync('sh', ['-c', removeLinks]);
+    assert.equal(existsSync(join(bin, '4over6')), false, 'our /usr/bin/4over6 link was not removed');
+    assert.equal(existsSync(join(bin, '4over6-server')), true, 'a 4over6-server that is not ours was removed');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('electron-builder.yml: every file it names exists; the helper lands where the policy and unit expect it', () => {
   const config = parseYaml(read('electron-builder.yml')) as {
     executableName: string; asar: boolean; extraResources: Array<{ from: string; to: string }>;
@@ -93,7 +130,9 @@ test('electron-builder.yml: every file it names exists; the helper lands where t
   assert.equal(config.executableName, '4over6');
   assert.equal(config.asar, false);
   for (const r of config.extraResources) assert.ok(existsSync(join(ROOT, r.from)), `${r.from} missing`);
-  assert.ok(config.extraResources.some((r) => r.to === '4over6-helper'), 'the helper wrapper is not installed as resources/4over6-helper');
+  for (const to of ['4over6-helper', '4over6-cli', '4over6-server']) {
+    assert.ok(config.extraResources.some((r) => r.to === to), `packaging/${to} is not installed as resources/${to}`);
+  }
   for (const script of [config.deb.afterInstall, config.deb.afterRemove]) {
     assert.ok(existsSync(join(ROOT, script)), `${script} missing`);
     execFileSync('sh', ['-n', join(ROOT, script)]); // shell syntax check
