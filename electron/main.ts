@@ -1,9 +1,8 @@
 // The Electron entry: wires AppController (all the logic) to the window, tray, notifications, file
 // dialogs and ipcMain. Keep it thin: anything worth testing belongs in a module that runs under Node.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  BrowserWindow, Menu, type MenuItemConstructorOptions, Notification, Tray, app, dialog, ipcMain, nativeImage,
+  BrowserWindow, Menu, type MenuItemConstructorOptions, Notification, Tray, app, dialog, ipcMain, nativeImage, nativeTheme,
 } from 'electron';
 import type { IpcServerTransport } from '../contract/ipc-schema';
 import { AppController } from './app-controller';
@@ -12,15 +11,17 @@ import { HelperConnector, defaultHelperCommand } from './helper-launcher';
 import { bindController } from './ipc-binding';
 import { formatLogEntry } from '../contract/format';
 import { openProfileStore } from './profile-store';
-import { dotIconPng } from './tray-icons';
-import { APP_TITLE, type TrayAction, type TrayIconName, type TrayMenuItem, trayIconName, trayMenu, trayTooltip } from './tray-model';
+import { encodePng } from './png';
+import { type Panel, type TrayIconInput, drawTrayIcon } from './tray-icon';
+import { APP_TITLE, type TrayAction, type TrayMenuItem, TrayPlan } from './tray-model';
 
 const APP_ROOT = join(__dirname, '..', '..'); // dist/electron/main.js -> the app root
 const PRELOAD = join(__dirname, 'preload.js');
 /** The renderer's build (Vite outDir), inside dist/ so packaging takes it along. */
 const RENDERER_INDEX = join(APP_ROOT, 'dist', 'renderer', 'index.html');
-const TRAY_ICON_DIR = join(APP_ROOT, 'assets', 'tray');
 const TRAY_REFRESH_MS = 1000;
+/** The freedesktop tray/AppIndicator size; a 2x copy is added for HiDPI panels. */
+const TRAY_ICON_PX = 22;
 const FILE_FILTERS = [{ name: '4over6 profiles', extensions: ['json', 'yaml', 'yml'] }, { name: 'All files', extensions: ['*'] }];
 
 const log = (line: string) => console.log(`${new Date().toISOString()} app ${line}`);
@@ -95,7 +96,13 @@ async function start(): Promise<void> {
   });
 
   createWindow();
-  tray = new Tray(trayImage('disconnected'));
+  trayPlan = new TrayPlan(TRAY_ICON_PX, panel());
+  nativeTheme.on('updated', () => {
+    trayPlan?.setPanel(panel());
+    refreshTray(controller);
+  });
+  const first = trayPlan.update(controller.snapshot(), [], Date.now());
+  tray = new Tray(first.icon ? trayImage(first.icon) : nativeImage.createEmpty());
   refreshTray(controller);
   setInterval(() => refreshTray(controller), TRAY_REFRESH_MS);
   await controller.start();
@@ -127,30 +134,26 @@ function showWindow(): void {
 
 // ---- tray --------------------------------------------------------------------------------------
 
-let shownIcon: TrayIconName | null = null;
-let shownMenu = '';
+let trayPlan: TrayPlan | null = null;
 
+/** Dark or light panel: the system's colour scheme (GNOME's top bar is dark in both; its users pick dark icons). */
+function panel(): Panel {
+  return nativeTheme.shouldUseDarkColors || process.env.XDG_CURRENT_DESKTOP?.includes('GNOME') ? 'dark' : 'light';
+}
+
+/** What TrayPlan says changed, applied; nothing else. */
 function refreshTray(controller: AppController): void {
-  if (!tray) return;
-  const snapshot = controller.snapshot();
-  tray.setToolTip(trayTooltip(snapshot));
-  const icon = trayIconName(snapshot);
-  if (icon !== shownIcon) {
-    tray.setImage(trayImage(icon));
-    shownIcon = icon;
-  }
+  if (!tray || !trayPlan) return;
   let profiles: ReturnType<AppController['profiles']> = [];
   try {
     profiles = controller.profiles();
   } catch {
     // a broken profiles file is reported in the window; the tray still offers Disconnect and Quit
   }
-  const model = trayMenu(snapshot, profiles);
-  const key = JSON.stringify(model);
-  if (key !== shownMenu) {
-    tray.setContextMenu(Menu.buildFromTemplate(model.map((item) => toMenuItem(item, controller))));
-    shownMenu = key;
-  }
+  const update = trayPlan.update(controller.snapshot(), profiles, Date.now());
+  if (update.icon) tray.setImage(trayImage(update.icon));
+  if (update.tooltip) tray.setToolTip(update.tooltip);
+  if (update.menu) tray.setContextMenu(Menu.buildFromTemplate(update.menu.map((item) => toMenuItem(item, controller))));
 }
 
 function toMenuItem(item: TrayMenuItem, controller: AppController): MenuItemConstructorOptions {
@@ -178,7 +181,13 @@ function perform(action: TrayAction, controller: AppController): void {
   }
 }
 
-function trayImage(name: TrayIconName): Electron.NativeImage {
-  const designed = join(TRAY_ICON_DIR, `${name}.png`);
-  return existsSync(designed) ? nativeImage.createFromPath(designed) : nativeImage.createFromBuffer(dotIconPng(name));
+/** The drawn icon at 1x and 2x. */
+function trayImage(input: TrayIconInput): Electron.NativeImage {
+  const png = (size: number) => {
+    const img = drawTrayIcon({ ...input, size });
+    return encodePng(img.width, img.height, img.data);
+  };
+  const image = nativeImage.createFromBuffer(png(input.size), { scaleFactor: 1 });
+  image.addRepresentation({ scaleFactor: 2, buffer: png(input.size * 2) });
+  return image;
 }

@@ -5,8 +5,7 @@ import type { TunnelState } from '../contract/tunnel-state';
 import { notificationFor } from './notification-model';
 import type { Profile } from '../contract/profile-schema';
 import { emptyStats } from '../contract/stats';
-import { dotIconPng } from './tray-icons';
-import { trayIconName, trayMenu, trayTooltip } from './tray-model';
+import { TrayPlan, trayIconName, trayMenu, trayTooltip } from './tray-model';
 
 const LEASE = { address: '10.8.0.2', prefixLength: 24, route: '10.8.0.0', dns: [], tunName: '4over6', mtu: 1500 };
 const connected: TunnelState = { kind: 'connected', server: 'fd00::1', serverAddress: 'fd00::1', lease: LEASE, sinceMs: 0, attempt: 1, onLoss: 'reconnect', previousAddress: null };
@@ -92,11 +91,37 @@ test('notifications on connect, loss, failure, disconnect; none for progress', (
   assert.deepEqual(notificationFor(snap(connected), lost), { kind: 'lost', title: 'The 4over6 helper stopped', body: 'gone' });
 });
 
-test('fallback tray icons are valid PNGs of the tray size', () => {
-  const png = dotIconPng('connected');
-  assert.equal(png.subarray(0, 8).toString('hex'), '89504e470d0a1a0a');
-  assert.equal(png.subarray(12, 16).toString('ascii'), 'IHDR');
-  assert.equal(png.readUInt32BE(16), 22);
-  assert.equal(png.readUInt32BE(20), 22);
-  assert.notDeepEqual(dotIconPng('error'), png);
+test('the menu\'s status line carries the rates it is given, only while connected', () => {
+  const s = snap(connected, { stats: { ...emptyStats(), rateUp: 150_000, rateDown: 4_375_000 } });
+  assert.deepEqual(trayMenu(s, profiles, { up: 150_000, down: 4_375_000 })[0], { kind: 'label', label: 'Connected to Office — ↑ 1.20 Mbit/s ↓ 35.0 Mbit/s' });
+  const idle = snap({ kind: 'idle' });
+  assert.deepEqual(trayMenu(idle, profiles, { up: 1, down: 1 })[0], { kind: 'label', label: 'Not connected' });
+});
+
+test('the tray plan: the icon follows the rates at most once a second (a state change at once), the menu\'s rates every 5 s', () => {
+  const plan = new TrayPlan(22, 'dark');
+  const rates = (up: number, down: number) => snap(connected, { stats: { ...emptyStats(), rateUp: up, rateDown: down } });
+  const first = plan.update(snap({ kind: 'idle' }), profiles, 0);
+  assert.equal(first.icon?.icon, 'disconnected');
+  assert.equal(first.tooltip, '4over6: Not connected');
+  assert.equal(first.menu?.[0].kind === 'label' && first.menu[0].label, 'Not connected');
+  assert.deepEqual(plan.update(snap({ kind: 'idle' }), profiles, 100), {}, 'nothing changed: nothing to redraw');
+
+  const up = plan.update(rates(0, 0), profiles, 200); // a state change: at once, though 200 ms after the last icon
+  assert.equal(up.icon?.icon, 'connected');
+  assert.equal(up.menu?.[0].kind === 'label' && up.menu[0].label, 'Connected to Office — ↑ 0 bit/s ↓ 0 bit/s');
+  // Traffic starts 300 ms later: the icon waits for its second, the tooltip does not.
+  const soon = plan.update(rates(125_000, 12_500_000), profiles, 500);
+  assert.equal(soon.icon, undefined);
+  assert.match(soon.tooltip ?? '', /↓ 100 Mbit\/s/);
+  assert.equal(soon.menu, undefined, 'the menu keeps its rates for 5 s');
+  const later = plan.update(rates(125_000, 12_500_000), profiles, 1200);
+  assert.equal(later.icon?.rateDown, 12_500_000);
+  assert.deepEqual(plan.update(rates(125_000, 12_600_000), profiles, 2500), { tooltip: '4over6: Connected to Office — ↑ 1.00 Mbit/s ↓ 101 Mbit/s' },
+    'the same bar heights: no redraw');
+  const menu = plan.update(rates(125_000, 12_600_000), profiles, 5300).menu;
+  assert.equal(menu?.[0].kind === 'label' && menu[0].label, 'Connected to Office — ↑ 1.00 Mbit/s ↓ 101 Mbit/s');
+  const down = plan.update(snap({ kind: 'failed', failure: { reason: 'wrong-key', message: '' } }), profiles, 5400);
+  assert.equal(down.icon?.icon, 'error');
+  assert.equal(down.icon?.bars, false);
 });
