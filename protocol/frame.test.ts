@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { hex } from '../test/support/hex';
-import { EMPTY, FrameReader, MAX_FRAME_BYTES, MalformedFrameError, MessageType, encodeFrame } from './frame';
+import { EMPTY, FrameReader, MAX_FRAME_BYTES, MalformedFrameError, MessageType, encodeFrame, isValidFrameLength, writeFrameHeader } from './frame';
 
 function readAll(...chunks: Buffer[]): Array<{ type: number; payload: string }> {
   const reader = new FrameReader();
@@ -121,4 +121,35 @@ test('property: garbage yields frames or a MalformedFrameError, never another er
     }),
     { numRuns: 500 },
   );
+});
+
+test('boundaries: lengths 5 and 2053 are frames, 4 and 2054 are not; the encoder stops at 2048 payload bytes', () => {
+  assert.equal(isValidFrameLength(4), false);
+  assert.equal(isValidFrameLength(5), true);
+  assert.equal(isValidFrameLength(2053), true);
+  assert.equal(isValidFrameLength(2054), false);
+  assert.equal(encodeFrame(7, Buffer.alloc(2048)).length, 2053);
+  assert.throws(() => encodeFrame(7, Buffer.alloc(2049)), /frame of 2054 bytes exceeds the 2053-byte limit/);
+  const dst = Buffer.alloc(12, 0xee);
+  writeFrameHeader(dst, 3, 0x66, 4);
+  assert.deepEqual(dst, hex('eeeeee 09000000 66 eeeeeeee'));
+  assert.deepEqual(encodeFrame(0x68), hex('0500000068'));
+});
+
+test('bufferedBytes: what a cut frame holds back, header first, then the rest', () => {
+  const reader = new FrameReader();
+  const frame = encodeFrame(0x66, Buffer.from('abcdefgh'));
+  assert.deepEqual(reader.push(frame.subarray(0, 3)), []);
+  assert.equal(reader.bufferedBytes, 3);
+  assert.deepEqual(reader.push(frame.subarray(3, 7)), []);
+  assert.equal(reader.bufferedBytes, 7);
+  const [f] = reader.push(Buffer.concat([frame.subarray(7), frame.subarray(0, 6)]));
+  assert.equal(f.type, 0x66);
+  assert.equal(f.payload.toString(), 'abcdefgh');
+  assert.equal(reader.bufferedBytes, 6, 'the next frame\'s first six bytes');
+  const [g] = reader.push(frame.subarray(6));
+  assert.equal(g.payload.toString(), 'abcdefgh');
+  assert.equal(reader.bufferedBytes, 0);
+  assert.equal(new MalformedFrameError(9).message, 'malformed frame: length field 9 is outside 5..2053');
+  assert.equal(new MalformedFrameError(9).code, 'FRAME_LENGTH_INVALID');
 });
