@@ -259,7 +259,7 @@ export class NetConfigurator {
     for (const s of skipped) this.log(`journal: ignored line ${s.line}: ${s.reason}`);
     const report: UndoReport = { undone: [], alreadyGone: [], kept: [], failed: [], skippedLines: skipped.length };
     const chosen = records.filter((r) => matches(r.change));
-    const kept = records.length - chosen.length;
+    const others = records.length - chosen.length; // records that stay in the journal (e.g. the guard table)
     // Our TUN devices are never persistent: each vanished with the process that held it. One that exists
     // again is someone else's (names are reused as soon as they are free), so nothing recorded on it may
     // be undone: not its address, MTU or sysctls, and not the device.
@@ -272,7 +272,7 @@ export class NetConfigurator {
       if (dev !== null && taken.has(dev)) {
         this.log(`left as is: ${describeChange(change)} (${dev} is another device now)`);
         report.kept.push(change);
-        if (kept > 0) await this.journal.cancel(id);
+        if (others > 0) await this.journal.cancel(id);
         continue;
       }
       try {
@@ -285,9 +285,9 @@ export class NetConfigurator {
         this.log(`undo failed: ${describeChange(change)}: ${error}`);
         report.failed.push({ change, error });
       }
-      if (kept > 0) await this.journal.cancel(id);
+      if (others > 0) await this.journal.cancel(id);
     }
-    if (kept === 0) await this.journal.clear();
+    if (others === 0) await this.journal.clear();
     this.recorded = this.recorded.filter((c) => !matches(c));
     if (chosen.length > 0) this.onChange();
     return report;
