@@ -37,7 +37,7 @@ export interface NativeBinding {
     vnetHdr?: boolean,
   ): NativePoller;
   /**
-   * One write() per packet for packets[0..count). Returns how many were written; stops at
+   * One write() per packet (or per coalesced run, with vnetHdr) for packets[0..count). Returns how many were written; stops at
    * EAGAIN, skips packets the kernel rejects (EINVAL, EIO, ...), throws on EBADF. With vnetHdr
    * each write starts with a virtio-net header, and runs of TCP segments of one flow are
    * coalesced into one GSO packet (counted as the segments it holds).
@@ -53,4 +53,20 @@ export interface NativeBinding {
   dupFd(fd: number): number;
   /** SO_PEERCRED of a connected Unix socket. */
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
+  /**
+   * Test-only: the writes `writePackets(fd, packets, n, true)` would make, without a device. Each
+   * group is `count` packets written as `packet` after `vnetHeader` (a struct virtio_net_hdr, host
+   * byte order): a GSO super-packet when count > 1, else the packet as it is with a zero header.
+   */
+  groPlan(packets: readonly Uint8Array[]): { count: number; packet: Uint8Array; vnetHeader: Uint8Array }[];
+  /**
+   * Test-only: what one read of `vnetHeader` + `packet` from a vnet device adds to a batch, in the
+   * batch layout (`bytes`, `lengths`); `lengths` is empty when the read is dropped.
+   */
+  tsoSegment(
+    vnetHeader: Uint8Array,
+    packet: Uint8Array,
+    headroom: number,
+    maxPacketBytes: number,
+  ): { bytes: Uint8Array; lengths: number[] };
 }

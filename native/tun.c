@@ -1,5 +1,7 @@
 // Native half of the TUN device: open, readiness-driven batched reads, per-packet writes,
-// close; plus SO_PEERCRED, zero-copy batched socket sends and fd duplication for sockets. Only syscalls and argument checks live here; policy lives in tun.ts.
+// close; plus SO_PEERCRED, zero-copy batched socket sends and fd duplication for sockets. Syscalls,
+// argument checks and the per-packet offload decisions (GRO-style coalescing of writes, cutting of
+// TSO reads: pure functions, tested through groPlan/tsoSegment) live here; policy lives in tun.ts.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -240,9 +242,29 @@ static bool follows(const uint8_t *first, const uint8_t *last, size_t last_len, 
   return get32(bt + 4) == get32(lt + 4) + (uint32_t)(last_len - hdr);        // in sequence
 }
 
-// Writes packets[from, to) (a group checked by follows) as one GSO packet built in `buf`.
-static ssize_t write_coalesced(int fd, const struct iovec *pk, size_t from, size_t to, size_t hdr,
-                               uint8_t *buf) {
+// End of the group that starts at pk[i]: i + 1 when pk[i] goes out alone, else the end of a run
+// that follows() accepts, within GRO_MAX_SEGMENTS and GRO_MAX_BYTES; *hdr_out its header bytes.
+static uint32_t gro_group_end(const struct iovec *pk, uint32_t count, uint32_t i, size_t *hdr_out) {
+  uint32_t end = i + 1;
+  size_t hdr = IPV4_HEADER_BYTES + mergeable_tcp(pk[i].iov_base, pk[i].iov_len);
+  *hdr_out = hdr;
+  if (hdr == IPV4_HEADER_BYTES) return end;
+  const uint8_t *first = pk[i].iov_base;
+  size_t gso_size = pk[i].iov_len - hdr, total = pk[i].iov_len;
+  while (end < count && end - i < GRO_MAX_SEGMENTS && total + pk[end].iov_len - hdr <= GRO_MAX_BYTES &&
+         IPV4_HEADER_BYTES + mergeable_tcp(pk[end].iov_base, pk[end].iov_len) == hdr &&
+         follows(first, pk[end - 1].iov_base, pk[end - 1].iov_len, pk[end].iov_base, pk[end].iov_len, hdr,
+                 gso_size)) {
+    total += pk[end].iov_len - hdr;
+    end++;
+  }
+  return end;
+}
+
+// Builds packets[from, to) (a group from gro_group_end) as one GSO packet in `buf` (GRO_MAX_BYTES)
+// with its virtio-net header in *vh; returns its length.
+static size_t build_coalesced(const struct iovec *pk, size_t from, size_t to, size_t hdr, uint8_t *buf,
+                              struct virtio_net_hdr *vh) {
   size_t total = hdr;
   memcpy(buf, pk[from].iov_base, hdr);
   for (size_t i = from; i < to; i++) {
@@ -258,7 +280,7 @@ static ssize_t write_coalesced(int fd, const struct iovec *pk, size_t from, size
   // CHECKSUM_PARTIAL: the field holds the pseudo-header sum; the kernel completes it per segment.
   uint32_t pseudo = sum16(buf + 12, 8, 0) + 6 + (uint32_t)(total - IPV4_HEADER_BYTES);
   put16(tcp + 16, fold(pseudo));
-  struct virtio_net_hdr vh = {
+  *vh = (struct virtio_net_hdr){
     .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
     .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
     .hdr_len = (uint16_t)hdr,
@@ -266,6 +288,14 @@ static ssize_t write_coalesced(int fd, const struct iovec *pk, size_t from, size
     .csum_start = IPV4_HEADER_BYTES,
     .csum_offset = 16,
   };
+  return total;
+}
+
+// Writes packets[from, to) as one GSO packet built in `buf`.
+static ssize_t write_coalesced(int fd, const struct iovec *pk, size_t from, size_t to, size_t hdr,
+                               uint8_t *buf) {
+  struct virtio_net_hdr vh;
+  size_t total = build_coalesced(pk, from, to, hdr, buf, &vh);
   struct iovec iov[2] = {{&vh, sizeof vh}, {buf, total}};
   ssize_t n;
   do n = writev(fd, iov, 2); while (n < 0 && errno == EINTR);
@@ -334,20 +364,8 @@ static napi_value js_write_packets(napi_env env, napi_callback_info info) {
   }
   for (uint32_t i = 0; i < count;) {
     // A group [i, end): one packet, or (vnet) a run of TCP segments written as one GSO packet.
-    uint32_t end = i + 1;
     size_t hdr = 0;
-    if (gro_buf && (hdr = IPV4_HEADER_BYTES + mergeable_tcp(packets[i].iov_base, packets[i].iov_len)) > IPV4_HEADER_BYTES) {
-      const uint8_t *first = packets[i].iov_base;
-      size_t gso_size = packets[i].iov_len - hdr, total = packets[i].iov_len;
-      while (end < count && end - i < GRO_MAX_SEGMENTS &&
-             total + packets[end].iov_len - hdr <= GRO_MAX_BYTES &&
-             IPV4_HEADER_BYTES + mergeable_tcp(packets[end].iov_base, packets[end].iov_len) == hdr &&
-             follows(first, packets[end - 1].iov_base, packets[end - 1].iov_len, packets[end].iov_base,
-                     packets[end].iov_len, hdr, gso_size)) {
-        total += packets[end].iov_len - hdr;
-        end++;
-      }
-    }
+    uint32_t end = gro_buf ? gro_group_end(packets, (uint32_t)count, i, &hdr) : i + 1;
     ssize_t n;
     if (end - i > 1) {
       n = write_coalesced(fd, packets, i, end, hdr, gro_buf);
@@ -651,19 +669,19 @@ static size_t segment_tcp4(const uint8_t *sp, size_t len, size_t mss, uint8_t *d
 }
 
 /** One vnet read from tso_buf into the batch at buf+offset; returns packets added (0: dropped). */
-static size_t take_vnet_packet(poller_t *p, const struct virtio_net_hdr *vh, size_t n, uint8_t *buf,
-                               size_t room, int32_t *lengths, size_t free_lengths, size_t *used) {
-  uint8_t *pkt = p->tso_buf;
+static size_t take_vnet_packet(uint8_t *pkt, size_t headroom, size_t max_packet,
+                               const struct virtio_net_hdr *vh, size_t n, uint8_t *buf, size_t room,
+                               int32_t *lengths, size_t free_lengths, size_t *used) {
   uint8_t gso = vh->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
   if (gso == VIRTIO_NET_HDR_GSO_TCPV4) {
-    return segment_tcp4(pkt, n, vh->gso_size, buf, room, p->headroom, lengths, free_lengths, used);
+    return segment_tcp4(pkt, n, vh->gso_size, buf, room, headroom, lengths, free_lengths, used);
   }
   if (gso != VIRTIO_NET_HDR_GSO_NONE) return 0;  // not offered by us: drop
   if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) complete_checksum(pkt, n, vh->csum_start, vh->csum_offset);
-  if (n > p->max_packet || p->headroom + n > room) return 0;
-  memcpy(buf + p->headroom, pkt, n);
+  if (n > max_packet || headroom + n > room || free_lengths == 0) return 0;
+  memcpy(buf + headroom, pkt, n);
   lengths[0] = (int32_t)n;
-  *used = p->headroom + n;
+  *used = headroom + n;
   return 1;
 }
 
@@ -714,7 +732,7 @@ static int read_batch(poller_t *p, int32_t *count_out) {
       }
       if ((size_t)n <= sizeof vnet_hdr || (size_t)n > sizeof vnet_hdr + TSO_READ_BYTES) continue;  // runt or cut
       size_t used = 0;
-      size_t added = take_vnet_packet(p, &vnet_hdr, (size_t)n - sizeof vnet_hdr, buf + offset, cap - offset,
+      size_t added = take_vnet_packet(p->tso_buf, p->headroom, p->max_packet, &vnet_hdr, (size_t)n - sizeof vnet_hdr, buf + offset, cap - offset,
                                       lengths + count, nlengths - (size_t)count, &used);
       count += (int32_t)added;
       offset += used;
@@ -863,6 +881,121 @@ fail:
   return NULL;
 }
 
+// ---- test-only entries: the per-packet decisions above, without a device ----------------------
+// Not used by tun.ts. They run the same functions as writePackets and the vnet read loop so that
+// tests can check those decisions byte by byte (native/offload.test.ts).
+
+#define GRO_PLAN_USAGE "groPlan(packets: Uint8Array[])"
+#define TSO_USAGE "tsoSegment(vnetHeader: Uint8Array, packet: Uint8Array, headroom: number, maxPacketBytes: number)"
+
+static napi_value vnet_header_value(napi_env env, const struct virtio_net_hdr *vh) {
+  napi_value result;
+  void *copy;
+  NAPI_CALL(env, napi_create_buffer_copy(env, sizeof *vh, vh, &copy, &result));
+  return result;
+}
+
+// groPlan(packets): [{ count, packet, vnetHeader }] per write writePackets(..., vnetHdr = true) makes.
+static napi_value js_gro_plan(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], element, result = NULL, group, jcount, jpacket, jheader;
+  uint32_t count = 0;
+  bool is_array = false;
+  void *copy;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array)
+    return throw_usage(env, GRO_PLAN_USAGE, NULL);
+  NAPI_CALL(env, napi_get_array_length(env, argv[0], &count));
+  struct iovec *pk = calloc(count ? count : 1, sizeof *pk);
+  uint8_t *buf = malloc(GRO_MAX_BYTES);
+  if (!pk || !buf) {
+    free(pk);
+    free(buf);
+    return throw_errno(env, ENOMEM, "malloc", NULL);
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    if (napi_get_element(env, argv[0], i, &element) != napi_ok ||
+        !read_typed(env, element, napi_uint8_array, &pk[i].iov_base, &pk[i].iov_len)) {
+      throw_usage(env, GRO_PLAN_USAGE, "not every packet is a Uint8Array");
+      goto done;
+    }
+  }
+  NAPI_CALL_GOTO(env, napi_create_array(env, &result), done);
+  for (uint32_t i = 0, n = 0; i < count; n++) {
+    size_t hdr = 0;
+    uint32_t end = gro_group_end(pk, count, i, &hdr);
+    struct virtio_net_hdr vh;
+    memset(&vh, 0, sizeof vh);
+    if (end - i > 1) {
+      size_t total = build_coalesced(pk, i, end, hdr, buf, &vh);
+      NAPI_CALL_GOTO(env, napi_create_buffer_copy(env, total, buf, &copy, &jpacket), fail);
+    } else {
+      NAPI_CALL_GOTO(env, napi_create_buffer_copy(env, pk[i].iov_len, pk[i].iov_base, &copy, &jpacket), fail);
+    }
+    if (!(jheader = vnet_header_value(env, &vh))) goto fail;
+    NAPI_CALL_GOTO(env, napi_create_object(env, &group), fail);
+    NAPI_CALL_GOTO(env, napi_create_uint32(env, end - i, &jcount), fail);
+    NAPI_CALL_GOTO(env, napi_set_named_property(env, group, "count", jcount), fail);
+    NAPI_CALL_GOTO(env, napi_set_named_property(env, group, "packet", jpacket), fail);
+    NAPI_CALL_GOTO(env, napi_set_named_property(env, group, "vnetHeader", jheader), fail);
+    NAPI_CALL_GOTO(env, napi_set_element(env, result, n, group), fail);
+    i = end;
+  }
+  goto done;
+fail:
+  result = NULL;
+done:
+  free(pk);
+  free(buf);
+  return result;
+}
+
+// tsoSegment(vnetHeader, packet, headroom, maxPacketBytes): what one vnet read of `packet` adds to
+// a batch, as { bytes, lengths } in the batch layout; lengths is empty when the read is dropped. The
+// room and free lengths are the least read_batch guarantees before a read.
+static napi_value js_tso_segment(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], result = NULL, jbytes, jlengths, jlength;
+  void *header, *packet, *copy;
+  size_t header_len, packet_len, used = 0;
+  int64_t headroom, max_packet;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || !read_typed(env, argv[0], napi_uint8_array, &header, &header_len) ||
+      header_len != sizeof(struct virtio_net_hdr) ||
+      !read_typed(env, argv[1], napi_uint8_array, &packet, &packet_len) || packet_len > TSO_READ_BYTES ||
+      !read_int(env, argv[2], 0, MAX_HEADROOM, &headroom) || !read_int(env, argv[3], 1, MAX_PACKET, &max_packet))
+    return throw_usage(env, TSO_USAGE, NULL);
+  struct virtio_net_hdr vh;
+  memcpy(&vh, header, sizeof vh);
+  size_t room = 65536 + TSO_MAX_SEGMENTS * ((size_t)headroom + 120);
+  uint8_t *pkt = malloc(TSO_READ_BYTES), *buf = malloc(room);
+  int32_t lengths[TSO_MAX_SEGMENTS];
+  if (!pkt || !buf) {
+    free(pkt);
+    free(buf);
+    return throw_errno(env, ENOMEM, "malloc", NULL);
+  }
+  memcpy(pkt, packet, packet_len);  // take_vnet_packet may complete a checksum in place
+  size_t added = take_vnet_packet(pkt, (size_t)headroom, (size_t)max_packet, &vh, packet_len, buf, room,
+                                  lengths, TSO_MAX_SEGMENTS, &used);
+  NAPI_CALL_GOTO(env, napi_create_object(env, &result), fail);
+  NAPI_CALL_GOTO(env, napi_create_buffer_copy(env, added ? used : 0, buf, &copy, &jbytes), fail);
+  NAPI_CALL_GOTO(env, napi_create_array_with_length(env, added, &jlengths), fail);
+  for (size_t k = 0; k < added; k++) {
+    NAPI_CALL_GOTO(env, napi_create_int32(env, lengths[k], &jlength), fail);
+    NAPI_CALL_GOTO(env, napi_set_element(env, jlengths, (uint32_t)k, jlength), fail);
+  }
+  NAPI_CALL_GOTO(env, napi_set_named_property(env, result, "bytes", jbytes), fail);
+  NAPI_CALL_GOTO(env, napi_set_named_property(env, result, "lengths", jlengths), fail);
+  goto done;
+fail:
+  result = NULL;
+done:
+  free(pkt);
+  free(buf);
+  return result;
+}
+
 // ---- module ----------------------------------------------------------------------------------
 
 NAPI_MODULE_INIT() {
@@ -874,6 +1007,8 @@ NAPI_MODULE_INIT() {
       {"peerCredentials", NULL, js_peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendRegions", NULL, js_send_regions, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dupFd", NULL, js_dup_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"groPlan", NULL, js_gro_plan, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tsoSegment", NULL, js_tso_segment, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
