@@ -15,7 +15,7 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import {
   HELPER_MAX_MESSAGE_BYTES, HELPER_PROTOCOL_VERSION, type HelloInfo, type HelperCommand, type HelperErrorCode,
-  type HelperEvent, type HelperRequestInput, type HelperResponseValues, type KillSwitchMode, type HelperStatus, type HelperTunnelProfileInput,
+  type HelperEvent, type HelperRequestInput, type HelperResponseValues, type KillSwitchMode, type SystemStatus, type HelperStatus, type HelperTunnelProfileInput,
   type TunnelOwner, type TunnelStatsSnapshot,
 } from '../contract/helper-api';
 import { VpnError, type VpnErrorCode } from '../contract/ipc-schema';
@@ -43,6 +43,8 @@ export interface HelperClientEvents {
   state: [state: TunnelState, profileName: string | null, startedBy: TunnelOwner | null];
   stats: [stats: TunnelStatsSnapshot];
   log: [level: 'debug' | 'info' | 'warn' | 'error', message: string, atMs: number];
+  /** What is in place on the system now (changes, kill switch), whenever it changed. */
+  system: [system: SystemStatus];
   /** The connection is gone; `error` says why when it was not our own close(). */
   disconnected: [error: VpnError | null];
 }
@@ -247,6 +249,7 @@ export class HelperClient {
       case 'state': this.emitter.emit('state', e.state, e.profileName, e.startedBy ?? null); break;
       case 'stats': this.emitter.emit('stats', e.stats); break;
       case 'log': this.emitter.emit('log', e.level, e.message, e.atMs); break;
+      case 'system': this.emitter.emit('system', { changes: e.changes, guard: e.guard }); break;
       default: break; // a newer helper's event: ignore
     }
   }

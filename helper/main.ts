@@ -272,7 +272,12 @@ async function main(argv: string[]): Promise<number> {
     } catch {
       // already gone
     }
-    log.info('stopped; every change undone');
+    if (killSwitch.status().active) {
+      // Lockdown outlives the helper (journalled: its next start lifts it, and the app sets it again).
+      log.info(`stopped; every change undone but the kill switch's block (lockdown), which the next start lifts`);
+    } else {
+      log.info('stopped; every change undone');
+    }
   }
   return code;
 }
