@@ -298,3 +298,19 @@ test('disconnect while reconnecting: the kill switch is set for disconnecting be
   assert.equal(c.tun.closed, true);
   assert.equal(c.engine.state.kind, 'idle');
 });
+
+test('"connected" is said only once the kill switch lets the tunnel through', async () => {
+  const order: string[] = [];
+  const c = await setup({
+    guard: async (s) => {
+      order.push(`guard ${s.kind}`);
+      await new Promise((r) => setImmediate(r)); // an nft run takes a while
+      order.push(`guard ${s.kind} done`);
+    },
+  });
+  c.engine.on('state', (s) => order.push(`state ${s.kind}`));
+  c.engine.connect();
+  await c.reached(isConnected, 'connected');
+  const said = order.indexOf('state connected');
+  assert.ok(said > order.indexOf('guard connected done') && order.includes('guard connected done'), order.join(', '));
+});

@@ -231,7 +231,13 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
       return;
     }
     if (this.attempt !== attempt) return;
-    this.apply({ type: 'leaseReceived', lease: this.device!.lease, nowMs: this.env.clock.wallNow() });
+    const event: TunnelEvent = { type: 'leaseReceived', lease: this.device!.lease, nowMs: this.env.clock.wallNow() };
+    const next = transition(this.current, event);
+    // "Connected" means traffic flows: the kill switch lets the tunnel through first. (Its failure,
+    // if any, is handled when the state is entered.)
+    if (this.env.guard && next.kind === 'connected') await this.env.guard.follow(next, this.profile.port).catch(() => undefined);
+    if (this.attempt !== attempt) return;
+    this.apply(event);
   }
 
   /** The first session: the TUN device and every system change for the lease. */

@@ -83,6 +83,7 @@ describe('kill switch through the root helper', { skip, timeout: 120_000 }, () =
     await waitFor(async () => (await app.status()).state.kind === 'connected', { timeoutMs: 15_000, what: 'connected' });
     const up = await app.status();
     assert.deepEqual(up.guard, { mode: 'on', allowLan: false, active: true, blocking: false });
+    // "Connected" is said once the guard lets the tunnel through.
     assert.match(await net.exec(net.client, 'nft', ['list', 'table', 'inet', 'fourover6-guard']), /oifname "4o6g0" accept/);
 
     // Reconnecting: the tunnel's changes are still listed (they are still in place), and traffic is blocked.

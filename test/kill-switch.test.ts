@@ -128,7 +128,7 @@ state_dir: "${config}.state"
     const client = startClient(['--kill-switch', 'on'], 'on');
     await client.waitFor(/connected: 198\.18\.0\.\d+\/24 on 4o6k0/);
     assert.match(await guardTables(), /table inet fourover6-guard/);
-    assert.equal(await pings('198.18.0.1'), true, 'the tunnel itself works');
+    assert.equal(await pings('198.18.0.1'), true, 'the tunnel itself works as soon as it says "connected"');
     assert.deepEqual(await nativeReachable(), { ping: false, tcp: false }, 'connected: the native path is blocked');
 
     // DNS: only to the tunnel's server, only through the tunnel. The control goes last; once it has
