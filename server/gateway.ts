@@ -37,6 +37,11 @@ const SWEEP_INTERVAL_MS = 1000; // protocol.md "Session behaviour": a 1 s tick
  */
 export const IP_RESPONSE_INTERVAL_MS = 1000;
 /**
+ * A connection that leaves more IP requests than this unanswered within one interval is closed: a
+ * client resends every 3 s, so only a flood gets here, and each request of a flood costs a decryption.
+ */
+export const MAX_UNANSWERED_IP_REQUESTS = 64;
+/**
  * A client's queue may pass max_queue_bytes by one downstream batch (data goes out while the queue
  * is under the bound); control frames beyond that close the connection: the client is not reading.
  */
@@ -338,9 +343,13 @@ export class Gateway {
     if (s.phase === 'awaiting-request' && !this.lease(s, payload)) return;
     if (t - s.lastIpResponseMs < IP_RESPONSE_INTERVAL_MS) {
       this.m.ipResponsesDropped++;
+      if (++s.ipRequestsDropped > MAX_UNANSWERED_IP_REQUESTS) {
+        this.closeSession(s, 'ipRequestFlood', `more than ${MAX_UNANSWERED_IP_REQUESTS} IP requests within ${IP_RESPONSE_INTERVAL_MS} ms`);
+      }
       return;
     }
     s.lastIpResponseMs = t;
+    s.ipRequestsDropped = 0;
     s.link.sendFrame(encodeIpResponse({ address: s.leaseText, route: '0.0.0.0', dns: this.opts.config.dns }));
   }
 
@@ -392,7 +401,7 @@ export class Gateway {
     if (ipv4Source(packet, 0) !== s.lease) {
       this.m.spoofedSource++;
       s.counters.droppedSpoofed++;
-      this.peerWarn.event(`spoof:${s.id}`, `${s.label}: dropped packet from ${intToIpv4(ipv4Source(packet, 0))}, not its lease`);
+      this.peerWarn.event('spoof', `${s.label}: dropped packet from ${intToIpv4(ipv4Source(packet, 0))}, not its lease`);
       return;
     }
     clampTcpMss(packet, 0, packet.length, this.tcpMss);
@@ -413,7 +422,8 @@ export class Gateway {
 
   private onDecryptFailed(s: Session, err: Error): void {
     this.m.decryptFailures++;
-    this.peerWarn.event(`decrypt:${s.id}`, `${s.label}: dropped a frame that failed decryption (${err.message})`);
+    // One key for all connections: many short-lived wrong-key connections must not each get lines of their own.
+    this.peerWarn.event('decrypt', `${s.label}: dropped a frame that failed decryption (${err.message})`);
     this.answerUnsupported(s);
   }
 
@@ -447,8 +457,6 @@ export class Gateway {
     this.closedBy[cause]++;
     this.m.closedPeerTooSlow += s.link.stats.packetsDroppedQueueFull;
     if (cause === 'malformed') this.m.malformedFrames++;
-    this.peerWarn.forget(`spoof:${s.id}`);
-    this.peerWarn.forget(`decrypt:${s.id}`);
     const c = s.counters;
     const grace = this.opts.config.leaseGraceS;
     const what = !wasLeased ? ''

@@ -26,11 +26,12 @@ export type CloseCause =
   | 'encryptionRefused' // the client answered 199 while require_encryption
   | 'queueFull' // the client does not read: its queue passed the bound with control frames
   | 'replaced' // the same client connected again; the new connection got the address
+  | 'ipRequestFlood' // more unanswered IP requests in one interval than any client sends
   | 'shutdown';
 
 export const CLOSE_CAUSES: readonly CloseCause[] = [
   'peer', 'socketError', 'malformed', 'ipRequestTimeout', 'poolExhausted', 'heartbeatTimeout', 'plaintextRefused',
-  'encryptionRefused', 'queueFull', 'replaced', 'shutdown',
+  'encryptionRefused', 'queueFull', 'replaced', 'ipRequestFlood', 'shutdown',
 ];
 
 export interface SessionCounters {
@@ -59,6 +60,8 @@ export class Session {
   lastUnsupportedSentMs = -Infinity;
   /** Last time an IP response went out; at most one per IP_RESPONSE_INTERVAL_MS. */
   lastIpResponseMs = -Infinity;
+  /** IP requests left unanswered since the last answer. */
+  ipRequestsDropped = 0;
   readonly counters: SessionCounters = { packetsUp: 0, bytesUp: 0, packetsDown: 0, bytesDown: 0, droppedSpoofed: 0 };
 
   // Per-batch scratch for downstream packets bound to this session (reused, no per-batch allocation).
