@@ -227,8 +227,10 @@ export class HelperService {
     c.rest = '';
     const timer = setTimeout(() => c.socket.destroy(), 2000);
     c.socket.once('close', () => clearTimeout(timer));
-    c.socket.end(() => c.socket.destroy());
-    c.socket.resume(); // read and drop until then
+    // Not destroyed as soon as our side is written: closing with the peer's bytes unread would reset
+    // the connection, and the peer could lose the answers that say why. Read and drop until it closes.
+    c.socket.end();
+    c.socket.resume();
   }
 
   private async handleLine(c: Connection, line: string | typeof OVERSIZED_LINE): Promise<void> {
