@@ -8,7 +8,7 @@ import ipaddr from 'ipaddr.js';
 import type { FailureReason } from '../contract/tunnel-state';
 import { FrameLink } from '../link/frame-link';
 import type { FrameCipher } from '../protocol/crypto';
-import { MessageType, encodeFrame } from '../protocol/frame';
+import { MalformedFrameError, MessageType, encodeFrame } from '../protocol/frame';
 import { encodeIpRequestPayload } from '../protocol/ip-request';
 import { type IpLease, IpResponseError, UNSUPPORTED_FRAME, parseIpResponse } from '../protocol/messages';
 import type { EngineEnvironment, EngineTiming, TunnelProfile } from './engine-environment';
@@ -190,7 +190,7 @@ export class TunnelAttempt {
 
   private onLinkClosed(reason: string, err?: Error): void {
     if (this.closed) return;
-    if (err?.name === 'MalformedFrameError') {
+    if (err instanceof MalformedFrameError) {
       this.fail('protocol-error', reason);
     } else if (!this.offeredOnce && !this.receivedValidFrame) {
       // Closed before any answer: our server does this when it requires encryption and we sent

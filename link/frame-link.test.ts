@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { test } from 'node:test';
 import { FRAME_HEADER_BYTES, MessageType, encodeFrame } from '../protocol/frame';
-import { FrameLink, SendQueueFullError } from './frame-link';
+import { FrameLink, type LinkCloseKind, SendQueueFullError } from './frame-link';
 
 const PACKET = 1400;
 const BATCH = 64;
@@ -17,10 +17,10 @@ async function stalledPair(highWaterBytes: number, controlHeadroomBytes: number)
   const socket = net.connect({ host: '::1', port: (listener.address() as net.AddressInfo).port });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const peer = await accepted;
-  const closes: Array<{ reason: string; err?: Error }> = [];
+  const closes: Array<{ reason: string; err?: Error; kind: LinkCloseKind }> = [];
   const link = new FrameLink(socket, { cipher: null, encryptOutgoing: false, highWaterBytes, controlHeadroomBytes }, {
     onFrame: () => undefined,
-    onClose: (reason, err) => closes.push({ reason, err }),
+    onClose: (reason, err, kind) => closes.push({ reason, err, kind }),
   });
   // One batch of BATCH packets of PACKET bytes, each with room for its header before it.
   const stride = FRAME_HEADER_BYTES + PACKET;
@@ -94,6 +94,51 @@ test('a peer that does not read is closed when control frames pass bound + headr
   assert.equal(p.link.isClosed, true);
   assert.equal(p.closes.length, 1);
   assert.ok(p.closes[0].err instanceof SendQueueFullError);
+  assert.equal(p.closes[0].kind, 'queueFull');
   assert.match(p.closes[0].reason, /send queue full: \d+ bytes queued and the peer is not reading/);
   assert.equal(p.link.sendPlainFrame(encodeFrame(MessageType.Unsupported)), false, 'nothing more once closed');
+});
+
+/** A link over a loopback connection whose other end the test drives with raw bytes. */
+async function rawPair() {
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen(0, '::1', resolve));
+  const accepted = new Promise<net.Socket>((resolve) => listener.once('connection', resolve));
+  const socket = net.connect({ host: '::1', port: (listener.address() as net.AddressInfo).port });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const peer = await accepted;
+  let onClosed: (c: { reason: string; err?: Error; kind: LinkCloseKind }) => void = () => undefined;
+  const closed = new Promise<{ reason: string; err?: Error; kind: LinkCloseKind }>((resolve) => (onClosed = resolve));
+  const link = new FrameLink(socket, { cipher: null, encryptOutgoing: false, highWaterBytes: 1 << 20 }, {
+    onFrame: () => undefined,
+    onClose: (reason, err, kind) => onClosed({ reason, err, kind }),
+  });
+  return {
+    link, peer, closed,
+    close: () => {
+      socket.destroy();
+      peer.destroy();
+      listener.close();
+    },
+  };
+}
+
+test('the link tells its owner why it closed as a kind: malformed, peer, local', async (t) => {
+  const malformed = await rawPair();
+  t.after(malformed.close);
+  malformed.peer.write(Buffer.from([0xff, 0xff, 0, 0, MessageType.DataUp])); // length 65535 > 2053
+  const m = await malformed.closed;
+  assert.equal(m.kind, 'malformed');
+  assert.match(m.reason, /malformed frame: length field 65535/);
+
+  const peerGone = await rawPair();
+  t.after(peerGone.close);
+  peerGone.peer.end();
+  assert.equal((await peerGone.closed).kind, 'peer');
+
+  const local = await rawPair();
+  t.after(local.close);
+  local.link.close('shutting down');
+  const l = await local.closed;
+  assert.deepEqual([l.kind, l.reason, l.err], ['local', 'shutting down', undefined]);
 });

@@ -2,7 +2,15 @@
 // batches data frames into one socket write, and drops (never queues without bound) when the peer is slow.
 import type { Socket } from 'node:net';
 import { AuthenticationError, ENCRYPTION_OVERHEAD_BYTES, FrameCipher } from '../protocol/crypto';
-import { FRAME_HEADER_BYTES, FrameReader, MalformedFrameError, writeFrameHeader } from '../protocol/frame';
+import {
+  FRAME_HEADER_BYTES,
+  FRAME_TYPE_OFFSET,
+  FrameReader,
+  MAX_FRAME_BYTES,
+  MalformedFrameError,
+  MessageType,
+  writeFrameHeader,
+} from '../protocol/frame';
 import { onSocketChunks } from './socket-read';
 import { sendRegions } from './socket-send';
 
@@ -27,7 +35,8 @@ let sealArena = Buffer.allocUnsafeSlow(512 * 1024);
 /** Frame regions of one batch (start, length), reused across calls and links. */
 let regionStarts = new Int32Array(512);
 let regionLengths = new Int32Array(512);
-const MAX_INNER_FRAME_BYTES = 2053;
+/** Decrypt-arena room one opened frame may need: an inner frame is always smaller than its outer frame. */
+const ARENA_BYTES_PER_OPEN = MAX_FRAME_BYTES;
 /**
  * How far past highWaterBytes control frames may still queue when the caller does not say: a data
  * batch goes out whenever the queue is under the bound, so one batch may take it past by its own size.
@@ -41,6 +50,14 @@ export class SendQueueFullError extends Error {
     this.name = 'SendQueueFullError';
   }
 }
+
+/**
+ * Why a link closed, for its owner to act on (counters, failure reasons) without matching error
+ * names: `peer` the other end closed; `socketError` the socket failed; `malformed` a frame length
+ * that cannot be right (MalformedFrameError: the stream cannot be resynchronised); `queueFull` the
+ * peer does not read (SendQueueFullError); `local` the owner called close().
+ */
+export type LinkCloseKind = 'peer' | 'socketError' | 'malformed' | 'queueFull' | 'local';
 
 export interface LinkStats {
   bytesIn: number;
@@ -58,8 +75,11 @@ export interface FrameLinkHandlers {
   /** All frames of one socket read were delivered: flush batched work (TUN writes). */
   onChunkEnd?(): void;
   onDecryptFailed?(err: AuthenticationError | MalformedFrameError): void;
-  /** The link is closed (called once). `error` is set for malformed input and socket errors. */
-  onClose(reason: string, error?: Error): void;
+  /**
+   * The link is closed (called once): `reason` for logs, `kind` for decisions. `error` is set for
+   * malformed input, a full queue and socket errors.
+   */
+  onClose(reason: string, error: Error | undefined, kind: LinkCloseKind): void;
 }
 
 export interface FrameLinkOptions {
@@ -99,9 +119,9 @@ export class FrameLink {
     this.controlLimitBytes = opts.highWaterBytes + (opts.controlHeadroomBytes ?? DEFAULT_CONTROL_HEADROOM_BYTES);
     socket.setNoDelay(true); // without it Nagle + pacing gives the legacy pair its 16 ms lockstep
     onSocketChunks(socket, (chunk) => this.onData(chunk));
-    socket.on('error', (err) => this.close(`socket error: ${err.message}`, err));
-    socket.on('close', () => this.close('connection closed by peer'));
-    socket.on('end', () => this.close('connection closed by peer'));
+    socket.on('error', (err) => this.closeFor('socketError', `socket error: ${err.message}`, err));
+    socket.on('close', () => this.closeFor('peer', 'connection closed by peer'));
+    socket.on('end', () => this.closeFor('peer', 'connection closed by peer'));
   }
 
   get cipher(): FrameCipher | null {
@@ -142,7 +162,7 @@ export class FrameLink {
     const queued = this.socket.writableLength;
     if (queued + bytes <= this.controlLimitBytes) return true;
     const err = new SendQueueFullError(queued);
-    this.close(err.message, err);
+    this.closeFor('queueFull', err.message, err);
     return false;
   }
 
@@ -195,11 +215,16 @@ export class FrameLink {
     return true;
   }
 
-  close(reason: string, error?: Error): void {
+  /** Closes the link for a reason of the owner's own (kind `local`). */
+  close(reason: string): void {
+    this.closeFor('local', reason);
+  }
+
+  private closeFor(kind: LinkCloseKind, reason: string, error?: Error): void {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
-    this.handlers.onClose(reason, error);
+    this.handlers.onClose(reason, error, kind);
   }
 
   private write(buf: Buffer, frames: number): void {
@@ -225,7 +250,7 @@ export class FrameLink {
       this.reader.pushEach(chunk, this.onWireFrame);
     } catch (err) {
       if (err instanceof MalformedFrameError) {
-        this.close(err.message, err);
+        this.closeFor('malformed', err.message, err);
         return;
       }
       throw err;
@@ -246,11 +271,11 @@ export class FrameLink {
     if (this.closed) return;
     this.stats.framesIn++;
     const cipher = this.opts.cipher;
-    if (type !== 200 || cipher === null) {
+    if (type !== MessageType.Encrypted || cipher === null) {
       this.handlers.onFrame(type, payload, false);
       return;
     }
-    if (this.arenaUsed + MAX_INNER_FRAME_BYTES > this.arena.length) {
+    if (this.arenaUsed + ARENA_BYTES_PER_OPEN > this.arena.length) {
       this.handlers.onChunkEnd?.(); // hand on what the arena holds before reusing it
       this.arenaUsed = 0;
     }
@@ -266,6 +291,6 @@ export class FrameLink {
       throw err;
     }
     this.arenaUsed += inner.length;
-    this.handlers.onFrame(inner[4], inner.subarray(FRAME_HEADER_BYTES), true);
+    this.handlers.onFrame(inner[FRAME_TYPE_OFFSET], inner.subarray(FRAME_HEADER_BYTES), true);
   };
 }

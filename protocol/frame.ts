@@ -5,7 +5,8 @@ export const FRAME_HEADER_BYTES = 5;
 export const MAX_PAYLOAD_BYTES = 2048;
 export const MAX_FRAME_BYTES = FRAME_HEADER_BYTES + MAX_PAYLOAD_BYTES; // 2053
 const LENGTH_OFFSET = 0;
-const TYPE_OFFSET = 4;
+/** Where a frame's type byte sits (after the u32 length). */
+export const FRAME_TYPE_OFFSET = 4;
 
 export const MessageType = {
   IpRequest: 100,
@@ -52,7 +53,7 @@ export function writeFrameHeader(dst: Buffer, offset: number, type: number, payl
     throw new RangeError(`frame of ${length} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`);
   }
   dst.writeUInt32LE(length, offset + LENGTH_OFFSET);
-  dst[offset + TYPE_OFFSET] = type;
+  dst[offset + FRAME_TYPE_OFFSET] = type;
 }
 
 export function isValidFrameLength(length: number): boolean {
@@ -98,7 +99,7 @@ export class FrameReader {
       const length = chunk.readUInt32LE(offset + LENGTH_OFFSET);
       if (!isValidFrameLength(length)) this.fail(length);
       if (end - offset < length) break;
-      onFrame(chunk[offset + TYPE_OFFSET], chunk.subarray(offset + FRAME_HEADER_BYTES, offset + length));
+      onFrame(chunk[offset + FRAME_TYPE_OFFSET], chunk.subarray(offset + FRAME_HEADER_BYTES, offset + length));
       offset += length;
     }
     if (offset < end) this.startPartial(chunk, offset);
@@ -127,7 +128,7 @@ export class FrameReader {
     if (this.partialBytes < frame.length) return -1;
     this.partial = null;
     this.partialBytes = 0;
-    onFrame(frame[TYPE_OFFSET], frame.subarray(FRAME_HEADER_BYTES));
+    onFrame(frame[FRAME_TYPE_OFFSET], frame.subarray(FRAME_HEADER_BYTES));
     return offset;
   }
 

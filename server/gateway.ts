@@ -11,13 +11,13 @@ import net from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/logger';
-import { FrameLink } from '../link/frame-link';
+import { FrameLink, type LinkCloseKind } from '../link/frame-link';
 import { adoptWithSharedReads } from '../link/socket-read';
 import { TUNNEL_TCP_MSS, clampTcpMss, ipv4Destination, ipv4LengthMatches, ipv4Source, isIPv4Packet } from '../link/ipv4';
 import type { PacketDevice } from '../link/packet-device';
 import { intToIpv4, ipv4ToInt, type ServerConfig } from '../protocol/config';
 import { ENCRYPTION_OVERHEAD_BYTES, FrameCipher, MAX_INNER_FRAME_BYTES } from '../protocol/crypto';
-import { FRAME_HEADER_BYTES, MessageType } from '../protocol/frame';
+import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, MessageType } from '../protocol/frame';
 import { HEARTBEAT_FRAME, UNSUPPORTED_FRAME, encodeIpResponse } from '../protocol/messages';
 import { parseIpRequestPayload } from '../protocol/ip-request';
 import { type GrantKind, LeaseTable, identityOf } from './lease-table';
@@ -27,7 +27,7 @@ import { CLOSE_CAUSES, type CloseCause, Session, type SessionId } from './sessio
 
 /** Packets per TUN readiness event: enough that client uploads cannot crowd out the downstream. */
 const TUN_BATCH_PACKETS = 256;
-const TUN_READ_PACKET_BYTES = 2048;
+const TUN_READ_PACKET_BYTES = MAX_PAYLOAD_BYTES; // a longer packet fits no frame
 const UNSUPPORTED_ANSWER_INTERVAL_MS = 1000;
 const SWEEP_INTERVAL_MS = 1000; // protocol.md "Session behaviour": a 1 s tick
 /**
@@ -277,7 +277,7 @@ export class Gateway {
       onFrame: (type, payload, encrypted) => this.onFrame(session, type, payload, encrypted),
       onChunkEnd: () => this.flushTunWrites(),
       onDecryptFailed: (err) => this.onDecryptFailed(session, err),
-      onClose: (reason, err) => this.onSessionClosed(session, reason, err),
+      onClose: (reason, _err, kind) => this.onSessionClosed(session, reason, kind),
     });
     session = new Session(id, peer, source, link, this.now());
     this.sessions.add(session);
@@ -441,9 +441,9 @@ export class Gateway {
     s.link.close(reason);
   }
 
-  private onSessionClosed(s: Session, reason: string, err?: Error): void {
+  private onSessionClosed(s: Session, reason: string, kind: LinkCloseKind): void {
     if (!this.sessions.delete(s)) return;
-    const cause = s.closeCause ?? causeOf(err);
+    const cause = s.closeCause ?? LINK_CLOSE_CAUSE[kind];
     const wasLeased = s.phase === 'leased';
     const returned = s.lease;
     if (s.phase === 'awaiting-request') this.admission.release(s.source);
@@ -550,13 +550,14 @@ const GRANT_TEXT: Record<GrantKind, string> = {
   reclaimed: ' (reserved for another client, none other free)',
 };
 
-/** The cause of a close the link decided (peer gone, socket error, malformed input). */
-function causeOf(err: Error | undefined): CloseCause {
-  if (err === undefined) return 'peer';
-  if (err.name === 'MalformedFrameError') return 'malformed';
-  if (err.name === 'SendQueueFullError') return 'queueFull';
-  return 'socketError';
-}
+/** The cause of a close the link decided. `local` closes come with their own closeCause set first. */
+const LINK_CLOSE_CAUSE: Record<LinkCloseKind, CloseCause> = {
+  peer: 'peer',
+  socketError: 'socketError',
+  malformed: 'malformed',
+  queueFull: 'queueFull',
+  local: 'shutdown',
+};
 
 function isClientMessage(type: number): boolean {
   return type === MessageType.IpRequest || type === MessageType.DataUp || type === MessageType.Heartbeat;

@@ -428,6 +428,7 @@ test('a malformed frame closes that one connection; another client keeps working
   bad.write(Buffer.from('ffff000066', 'hex'));
   await closed;
   assert.equal(gateway.metrics().malformedFrames, 1);
+  assert.equal(gateway.metrics().closedBy.malformed, 1, 'the link\'s close kind counted as the cause');
   good.tun.inject([ipv4Packet('198.18.0.2', '198.18.0.1')]);
   await serverTun.waitForWritten(1);
   assert.equal(gateway.metrics().sessions, 1);
