@@ -82,12 +82,12 @@ describe('helper control socket under a flood', { skip }, () => {
     socketPath = join(dir, 'run', 'helper.sock');
     writeFileSync(join(dir, 'resolv.conf'), 'nameserver 198.18.9.9\n');
     const config = join(dir, 'server.yaml');
-    writeFileSync(config, `listen_address: "::"\nport: 5555\ngateway: "198.18.0.1"\naddress_range: "198.18.0.2-198.18.0.250"\nnetmask: "255.255.255.0"\ndns0: "198.18.0.53"\ndns1: "0.0.0.0"\ndns2: "0.0.0.0"\ntun_name: "4o6ks0"\npk: "${UUID}"\n`);
+    writeFileSync(config, `listen_address: "::"\nport: 5555\ngateway: "198.18.0.1"\naddress_range: "198.18.0.2-198.18.0.250"\nnetmask: "255.255.255.0"\ndns0: "198.18.0.53"\ndns1: "0.0.0.0"\ndns2: "0.0.0.0"\ntun_name: "4o6ks0"\npk: "${UUID}"\nstate_dir: "${join(dir, 'gateway')}"\n`);
     server = new Proc(net6.spawn(net6.server, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config]), 'gateway');
     await server.waitFor(/listening on/, 10_000);
     helper = new Proc(net6.spawn(net6.client, process.execPath, [
       join(DIST, 'helper', 'main.js'), '--mode', 'spawned', '--socket', socketPath, '--allow-uid', '0',
-      '--journal', join(dir, 'journal.jsonl'), '--resolv-conf', join(dir, 'resolv.conf'), '--tun-name', '4o6k0',
+      '--journal', join(dir, 'journal.jsonl'), '--client-ids', join(dir, 'client-ids.json'), '--resolv-conf', join(dir, 'resolv.conf'), '--tun-name', '4o6k0',
       '--app-gone-seconds', '60',
     ]), 'helper');
     helper.child.stdin?.end(token + '\n');
@@ -173,7 +173,7 @@ describe('helper control socket under a flood', { skip }, () => {
     const sock = join(dir, 'run', 'service.sock');
     const service = new Proc(net6.spawn(net6.client, process.execPath, [
       join(DIST, 'helper', 'main.js'), '--mode', 'service', '--socket', sock, '--group', 'nogroup',
-      '--journal', join(dir, 'service.jsonl'), '--tun-name', '4o6kv0',
+      '--journal', join(dir, 'service.jsonl'), '--client-ids', join(dir, 'service-ids.json'), '--tun-name', '4o6kv0',
     ]), 'service helper');
     try {
       await service.waitFor(/READY /, 10_000);

@@ -120,7 +120,7 @@ export async function startUiHarness(tag: string, options: { colorScheme?: 'ligh
       helperCommand: [process.execPath, join(DIST, 'helper', 'main.js')],
       elevate: [],
       socketPath: join(dir, 'run', 'helper.sock'),
-      extraArgs: ['--allow-uid', '0', '--journal', join(dir, 'journal.jsonl'), '--resolv-conf', resolvConf,
+      extraArgs: ['--allow-uid', '0', '--journal', join(dir, 'journal.jsonl'), '--client-ids', join(dir, 'client-ids.json'), '--resolv-conf', resolvConf,
         '--tun-name', '4o6u0', '--app-gone-seconds', '30'],
       spawn: (file, args) => net6.spawn(net6.client, file, args, { stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams,
       log: note('helper'),
