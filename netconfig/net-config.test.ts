@@ -264,6 +264,57 @@ describe('NetConfigurator in a network namespace', { skip }, () => {
     });
   });
 
+  it('replaceAddress swaps a tunnel address in place: routes kept, the new one journalled, the old one forgotten', async () => {
+    await withNamespace('swap', async (ns) => {
+      const journal = new ChangeJournal(join(tmp, 'swap.jsonl'));
+      const net = new NetConfigurator({ journal, netns: ns.name });
+      await net.setSysctl('net.ipv4.conf.d0.promote_secondaries', '1');
+      await net.addAddress('d0', '198.18.7.2', 24);
+      await net.setUp('d0');
+      await net.addDefaultRoute('d0');
+      await net.replaceAddress('d0', '198.18.7.2', '198.18.7.9', 24);
+      const during = await state(ns);
+      assert.deepEqual(during.addrs, ['198.18.7.9/24']);
+      for (const r of ['0.0.0.0/1 d0', '128.0.0.0/1 d0']) assert.ok(during.routes.includes(r), `route ${r} kept: ${during.routes.join(', ')}`);
+      const addresses = (await journal.entries()).filter((c) => c.kind === 'link-address');
+      assert.deepEqual(addresses, [{ kind: 'link-address', dev: 'd0', cidr: '198.18.7.9/24' }]);
+      assert.deepEqual(net.changes.filter((c) => c.kind === 'link-address'), addresses);
+      await net.undoAll();
+      assert.deepEqual((await state(ns)).addrs, []);
+    });
+  });
+
+  it('the guard table: journalled once however often it is replaced; undoTunnel keeps it, removeGuard takes it', async () => {
+    await withNamespace('guard', async (ns) => {
+      const journal = new ChangeJournal(join(tmp, 'guard.jsonl'));
+      const changed: number[] = [];
+      const net = new NetConfigurator({ journal, netns: ns.name, onChange: () => changed.push(1) });
+      await net.setGuard({ tunnelDev: null, dnsServers: null, gateway: null, lanNetworks: [] });
+      await net.setGuard({ tunnelDev: 'd0', dnsServers: ['198.18.7.53'], gateway: { address: 'fd00::2', port: 5555 }, lanNetworks: [] });
+      await net.addAddress('d0', '198.18.7.2', 24);
+      assert.deepEqual((await state(ns)).tables, ['inet fourover6-guard']);
+      assert.match(await ns.exec('nft', ['list', 'table', 'inet', 'fourover6-guard']), /oifname "d0" ip daddr 198\.18\.7\.53/);
+      assert.equal((await journal.entries()).filter((c) => c.kind === 'nft-table').length, 1);
+      assert.equal(changed.length, 3, 'each change told, the replacement too');
+
+      await net.undoTunnel();
+      assert.deepEqual((await state(ns)).addrs, []);
+      assert.deepEqual((await state(ns)).tables, ['inet fourover6-guard'], 'the tunnel gone, the guard stays');
+      assert.deepEqual(await journal.entries(), [{ kind: 'nft-table', family: 'inet', name: 'fourover6-guard' }]);
+      // A process killed now leaves a journal that still removes the table.
+      const replayed = await NetConfigurator.replayJournal(new ChangeJournal(journal.path), { netns: ns.name });
+      assert.deepEqual(replayed.undone, [{ kind: 'nft-table', family: 'inet', name: 'fourover6-guard' }]);
+      assert.deepEqual((await state(ns)).tables, []);
+      await assert.rejects(fs.stat(journal.path!), { code: 'ENOENT' });
+
+      await net.setGuard({ tunnelDev: null, dnsServers: null, gateway: null, lanNetworks: [] });
+      await net.removeGuard();
+      assert.deepEqual((await state(ns)).tables, []);
+      assert.deepEqual(net.changes, []);
+      await assert.rejects(fs.stat(journal.path!), { code: 'ENOENT' });
+    });
+  });
+
   it('replayJournal undoes everything a process killed with -9 left behind, tolerating a torn last line', async () => {
     await withNamespace('crash', async (ns) => {
       const dir = await fs.mkdtemp(join(tmp, 'crash-'));

@@ -190,8 +190,12 @@ export class NetConfigurator {
     const ruleset = guardRuleset(spec);
     await this.exclusive(async () => {
       const load = async (): Promise<void> => void (await this.run('nft', ['-f', '-'], this.opts({ input: ruleset })));
-      if (this.recorded.some(isGuardTable)) {
+      // Asked of the journal, not of this.recorded: a replay by another configurator may have undone
+      // it, and a lockdown left by an earlier run is in the journal only (kept, then adopted here).
+      const journalled = (await this.journal.read()).records.find((r) => isGuardTable(r.change));
+      if (journalled) {
         await load();
+        if (!this.recorded.some(isGuardTable)) this.recorded.push(journalled.change);
         this.onChange();
       } else {
         await this.apply({ kind: 'nft-table', ...GUARD_TABLE }, load);

@@ -163,6 +163,13 @@ state_dir: "${config}.state"
     assert.match(client.out, /IPv4 stays blocked \(kill switch lockdown\)/);
     assert.match(await guardTables(), /table inet fourover6-guard/);
     assert.deepEqual(await nativeReachable(), { ping: false, tcp: false }, 'lockdown: blocked after disconnect too');
+    // The next run in lockdown takes the block over from the journal (no gap while it starts).
+    const again = startClient(['--kill-switch', 'lockdown'], 'lockdown');
+    await again.waitFor(/undoing \d+ change\(s\) left by a previous run/);
+    assert.deepEqual(await nativeReachable(), { ping: false, tcp: false }, 'still blocked while the next run connects');
+    await again.waitFor(/connected: 198\.18\.0\.\d+\/24 on 4o6k0/);
+    assert.equal(await again.stop(), 0);
+    assert.deepEqual(await nativeReachable(), { ping: false, tcp: false });
     const out = await net.exec(net.client, process.execPath, [CLI, 'cleanup', '--journal', join(dir, 'journal-lockdown.jsonl')]);
     assert.match(out, /undid 1 of 1 change/);
     assert.equal(await guardTables(), '');
