@@ -28,7 +28,7 @@ test('channel names derive from the schema keys', () => {
   assert.deepEqual(all.map((c) => c.channel).sort(), expected.sort());
   assert.equal(new Set(all.map((c) => c.channel)).size, all.length, 'channel names are unique');
   assert.deepEqual(all.filter((c) => c.kind === 'push').map((c) => c.channel).sort(),
-    ['vpn:app.log', 'vpn:profiles.changed', 'vpn:tunnel.state', 'vpn:tunnel.stats']);
+    ['vpn:app.log', 'vpn:profiles.changed', 'vpn:settings.changed', 'vpn:tunnel.state', 'vpn:tunnel.stats']);
 });
 
 test('the renderer API has one method per invoke channel and listenX per push channel', () => {

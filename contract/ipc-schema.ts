@@ -7,7 +7,8 @@
 // side rethrows a `VpnError`, because Electron (and JSON) keep only an error's message.
 // No runtime imports: the renderer bundles this file.
 import type { Profile, ProfileDraft, ProfilePatch } from './profile-schema';
-import type { TunnelOwner, TunnelStatsSnapshot } from './helper-api';
+import type { GuardStatus, TunnelOwner, TunnelStatsSnapshot } from './helper-api';
+import type { AppSettings, SettingsPatch } from './settings';
 import type { TunnelState } from './tunnel-state';
 import { type ProblemInfo, VpnError, type VpnErrorInfo } from './errors';
 
@@ -34,8 +35,10 @@ export interface TunnelSnapshot {
   /** Who connected the tunnel (any member of the service's group can); absent or null when unknown. */
   startedBy?: TunnelOwner | null;
   stats: TunnelStatsSnapshot;
-  /** What the helper changed on this system, one line each. */
+  /** What the helper has changed on this system right now, one line each (kept while reconnecting). */
   changes: string[];
+  /** The kill switch as the helper has it now; null before a helper answered. */
+  guard: GuardStatus | null;
   helper: HelperLinkInfo;
 }
 
@@ -173,6 +176,12 @@ export const ipcSchema = {
     diagnosticsText: invoke<void, DiagnosticsText>(),
     /** Main shows a save dialog and writes the bundle; null when the user cancelled. */
     saveDiagnostics: invoke<void, { path: string } | null>(),
+  },
+  settings: {
+    get: invoke<void, AppSettings>(),
+    /** Saves, applies (kill switch to the helper, the autostart entry) and answers the new settings. */
+    update: invoke<SettingsPatch, AppSettings>(),
+    changed: push<AppSettings>(),
   },
 } as const;
 

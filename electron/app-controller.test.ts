@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { type TunnelSnapshot, VpnError, createIpcNotifier, createVpnApi, registerIpcHandlers } from '../contract/ipc-schema';
 import type { TunnelState } from '../contract/tunnel-state';
-import { AppController, type FileDialogs, type HelperSource } from './app-controller';
+import { AppController, type FileDialogs, type HelperSource, type SettingsSource, memorySettings } from './app-controller';
+import type { Autostart } from './autostart';
 import { openConfBackend } from './conf-backend';
 import { HelperClient } from './helper-client';
 import type { UserNotification } from './notification-model';
@@ -30,7 +31,7 @@ const KEY = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
 /** A controller over a real store, a fake helper reached through the real client, and the IPC schema. */
-async function setup(opts: { mode?: 'service' | 'spawned'; existing?: boolean; dialogs?: FileDialogs; now?: () => number } = {}) {
+async function setup(opts: { mode?: 'service' | 'spawned'; existing?: boolean; dialogs?: FileDialogs; now?: () => number; settings?: SettingsSource; autostart?: Autostart } = {}) {
   const { store, status } = await openProfileStore(tempDir(), openConfBackend);
   const socketPath = join(tempDir(), 'helper.sock');
   const fake = await FakeHelper.start({ socketPath, mode: opts.mode ?? 'spawned' });
@@ -46,7 +47,7 @@ async function setup(opts: { mode?: 'service' | 'spawned'; existing?: boolean; d
       return open();
     },
   };
-  const controller = new AppController({ store, storeStatus: status, helper, dialogs: opts.dialogs, now: opts.now });
+  const controller = new AppController({ store, storeStatus: status, helper, dialogs: opts.dialogs, now: opts.now, settings: opts.settings, autostart: opts.autostart });
   const { client, server } = loopbackTransport();
   registerIpcHandlers(server, controller.handlers);
   const notifier = createIpcNotifier(server);
@@ -54,6 +55,7 @@ async function setup(opts: { mode?: 'service' | 'spawned'; existing?: boolean; d
   controller.on('tunnelStats', (s) => notifier.tunnel.stats(s));
   controller.on('profilesChanged', (p) => notifier.profiles.changed(p));
   controller.on('log', (e) => notifier.app.log(e));
+  controller.on('settingsChanged', (s) => notifier.settings.changed(s));
   const notifications: UserNotification[] = [];
   controller.on('notification', (n) => notifications.push(n));
   const vpn = createVpnApi(client);
@@ -120,7 +122,7 @@ test('connect: the helper gets the profile, the snapshot follows its events, the
   fake.changes = ['route 0.0.0.0/1 via 4over6'];
   fake.setState(connectedState(), 'Office');
   fake.emit({ event: 'stats', stats: stats({ rateDown: 4_375_000 }) });
-  await tick();
+  for (let i = 0; i < 100 && (await vpn.tunnel.snapshot()).changes.length === 0; i++) await tick();
   const snap = await vpn.tunnel.snapshot();
   assert.equal(snap.state.kind, 'connected');
   assert.equal(snap.profileId, p.id);
@@ -274,4 +276,65 @@ test('about and diagnostics: versions and the helper; a redacted bundle as text 
   assert.equal(readFileSync(chosen, 'utf8').includes(KEY), false);
   chosen = null;
   assert.equal(await vpn.app.saveDiagnostics(), null, 'cancelled');
+});
+
+test('settings: the kill switch goes to the helper with each connect and at once when changed; lockdown reaches a helper by itself', async () => {
+  const settings = memorySettings();
+  const { vpn, fake, store, connects } = await setup({ settings });
+  const p = store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: false });
+  const changed: string[] = [];
+  vpn.settings.listenChanged((s) => changed.push(`${s.killSwitch}/${s.allowLan}`));
+  assert.deepEqual(await vpn.settings.get(), { killSwitch: 'on', allowLan: false, connectOnStart: false, startAtLogin: false, lastProfileId: null });
+  // No helper yet and not lockdown: saved, applied with the next connect.
+  await vpn.settings.update({ killSwitch: 'off', allowLan: true });
+  assert.equal(connects(), 0, 'no helper started for "off"');
+  await vpn.tunnel.connect({ profileId: p.id });
+  const connect = fake.received.find((r) => r.cmd === 'connect');
+  assert.deepEqual(connect?.cmd === 'connect' && [connect.killSwitch, connect.allowLan], ['off', true]);
+  assert.equal(settings.get().lastProfileId, p.id, 'the last profile is remembered');
+  // With a helper: at once.
+  const snap = await vpn.settings.update({ killSwitch: 'lockdown' });
+  assert.equal(snap.killSwitch, 'lockdown');
+  const set = fake.received.filter((r) => r.cmd === 'setKillSwitch').at(-1);
+  assert.deepEqual(set?.cmd === 'setKillSwitch' && [set.killSwitch, set.allowLan], ['lockdown', true]);
+  assert.deepEqual((await vpn.tunnel.snapshot()).guard, { mode: 'lockdown', allowLan: true, active: true, blocking: true });
+  assert.deepEqual(changed, ['off/true', 'off/true', 'lockdown/true']);
+  await assert.rejects(vpn.settings.update({ lastProfileId: 'x' } as never), { code: 'BAD_REQUEST' });
+});
+
+test('settings at start: lockdown is put back in place (a helper is reached for it), then the last profile connects', async () => {
+  const settings = memorySettings({ killSwitch: 'lockdown', connectOnStart: true });
+  const { controller, vpn, fake, store, connects } = await setup({ settings });
+  const p = store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: false });
+  settings.set({ lastProfileId: p.id });
+  await controller.start();
+  assert.equal(connects(), 1, 'a helper was reached at start (no tunnel asked for yet)');
+  const cmds = fake.received.map((r) => r.cmd);
+  assert.deepEqual(cmds.filter((c) => c === 'setKillSwitch' || c === 'connect'), ['setKillSwitch', 'connect']);
+  assert.equal((await vpn.tunnel.snapshot()).profileId, p.id);
+});
+
+test('the helper\'s system events keep the changes and the kill switch current (what is in place while reconnecting)', async () => {
+  const { vpn, fake, store } = await setup();
+  const p = store.create({ name: 'Office', server: 'fd00:46::1', port: 5555, encryption: false });
+  await vpn.tunnel.connect({ profileId: p.id });
+  const guard = { mode: 'on' as const, allowLan: false, active: true, blocking: true };
+  fake.emit({ event: 'system', changes: ['address 10.8.0.2/24 on 4over6', 'guard table inet fourover6-guard'], guard });
+  for (let i = 0; i < 50 && (await vpn.tunnel.snapshot()).guard?.blocking !== true; i++) await tick();
+  const s = await vpn.tunnel.snapshot();
+  assert.deepEqual(s.changes, ['address 10.8.0.2/24 on 4over6', 'guard table inet fourover6-guard']);
+  assert.deepEqual(s.guard, guard);
+});
+
+test('start at login writes and removes the entry; without a desktop app it is refused', async () => {
+  const calls: string[] = [];
+  const autostart: Autostart = { enable: () => calls.push('enable'), disable: () => calls.push('disable') };
+  const { vpn } = await setup({ autostart });
+  assert.equal((await vpn.settings.update({ startAtLogin: true })).startAtLogin, true);
+  await vpn.settings.update({ startAtLogin: true });
+  await vpn.settings.update({ startAtLogin: false });
+  assert.deepEqual(calls, ['enable', 'disable'], 'only on a change');
+  const bare = await setup();
+  await assert.rejects(bare.vpn.settings.update({ startAtLogin: true }), { code: 'NOT_SUPPORTED' });
+  assert.equal((await bare.vpn.settings.get()).startAtLogin, false, 'not saved when refused');
 });

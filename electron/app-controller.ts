@@ -9,15 +9,17 @@ import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { HelperStatus, TunnelOwner } from '../contract/helper-api';
+import type { HelperStatus, SystemStatus, TunnelOwner } from '../contract/helper-api';
 import {
   type AboutInfo, type DiagnosticsText, type HelperLinkInfo, type IpcHandlers, type LogEntry, type LogLevel, type StatsUpdate,
   type StoreStatus, type TunnelSnapshot, VpnError,
 } from '../contract/ipc-schema';
 import { type Profile, sameName, toHelperProfile } from '../contract/profile-schema';
+import { type AppSettings, type SettingsPatch, appSettingsSchema, settingsPatchSchema } from '../contract/settings';
 import { emptyStats } from '../contract/stats';
 import { isActive, stateHeadline, tunnelName } from '../contract/tunnel-summary';
 import { type AppInfo, readAppInfo } from './about';
+import type { Autostart } from './autostart';
 import { diagnosticsBundle, diagnosticsFileName } from './diagnostics';
 import { IDLE, type TunnelState } from '../contract/tunnel-state';
 import type { HelperClient } from './helper-client';
@@ -30,7 +32,18 @@ import {
 import { RateHistory } from './rate-history';
 
 /** The part of HelperClient the controller uses (tests may pass a fake). */
-export type HelperSession = Pick<HelperClient, 'on' | 'connectTunnel' | 'disconnectTunnel' | 'status' | 'subscribe' | 'shutdown' | 'close' | 'hello' | 'isOpen'>;
+export type HelperSession = Pick<HelperClient, 'on' | 'connectTunnel' | 'disconnectTunnel' | 'setKillSwitch' | 'status' | 'subscribe' | 'shutdown' | 'close' | 'hello' | 'isOpen'>;
+
+/** Where the settings live (electron/settings-store.ts; a memory copy where nothing is kept). */
+export interface SettingsSource {
+  get(): AppSettings;
+  set(changes: Partial<AppSettings>): AppSettings;
+}
+
+export function memorySettings(initial: Partial<AppSettings> = {}): SettingsSource {
+  let current = appSettingsSchema.parse(initial);
+  return { get: () => ({ ...current }), set: (changes) => (current = appSettingsSchema.parse({ ...current, ...changes })) };
+}
 
 /** Where helper sessions come from: helper-launcher's HelperConnector. */
 export interface HelperSource {
@@ -55,6 +68,7 @@ export interface AppControllerEvents {
   notification: [notification: UserNotification];
   /** Every event kept for the Logs screen (the helper's and the app's). */
   log: [entry: LogEntry];
+  settingsChanged: [settings: AppSettings];
 }
 
 export interface AppControllerDeps {
@@ -66,6 +80,10 @@ export interface AppControllerDeps {
   now?: () => number;
   /** The app's version and licences (default: read from the app's package files). */
   appInfo?: () => AppInfo;
+  /** The Settings screen's values (default: in memory, the defaults). */
+  settings?: SettingsSource;
+  /** "Start at login" (absent: not offered here, e.g. the browser bridge without a desktop app). */
+  autostart?: Autostart;
 }
 
 /** dist/electron/app-controller.js -> the app root, where package.json and node_modules are. */
@@ -76,6 +94,7 @@ const profileRef = z.string().min(1).max(100);
 const requests = {
   id: z.strictObject({ id: profileRef }),
   update: z.strictObject({ id: profileRef, changes: z.unknown() }),
+  settings: settingsPatchSchema,
   connect: z.strictObject({ profileId: profileRef }),
   importText: z.strictObject({ fileName: z.string().min(1).max(255), text: z.string().max(MAX_IMPORT_BYTES) }),
   exportIds: z.strictObject({ ids: z.array(profileRef).max(10_000).optional() }).optional(),
@@ -100,8 +119,9 @@ export class AppController {
   private readonly logBook = new LogBook();
   private readonly now: () => number;
   private appInfo: AppInfo | null = null;
+  private readonly settings: SettingsSource;
   private current: TunnelSnapshot = {
-    state: IDLE, profileId: null, profileName: null, stats: emptyStats(), changes: [],
+    state: IDLE, profileId: null, profileName: null, stats: emptyStats(), changes: [], guard: null,
     helper: { status: 'none', mode: null, error: null },
   };
 
@@ -110,6 +130,7 @@ export class AppController {
   constructor(private readonly deps: AppControllerDeps) {
     const { store } = deps;
     this.now = deps.now ?? Date.now;
+    this.settings = deps.settings ?? memorySettings();
     this.handlers = {
       profiles: {
         list: () => store.list(),
@@ -166,6 +187,10 @@ export class AppController {
           return { path };
         },
       },
+      settings: {
+        get: () => this.settings.get(),
+        update: (req) => this.updateSettings(parseRequest(requests.settings, req, 'settings.update')),
+      },
     };
   }
 
@@ -205,7 +230,11 @@ export class AppController {
     return { fileName: diagnosticsFileName(nowMs), text };
   }
 
-  /** Attaches to a helper that needs no prompt (installed service), so a running tunnel shows. */
+  /**
+   * Attaches to a helper that needs no prompt (installed service), so a running tunnel shows. With
+   * lockdown set, a helper is reached (spawned if need be) and told at once: the helper does not
+   * remember the mode across its own restarts. Then "connect at start" connects the last profile.
+   */
   async start(): Promise<void> {
     try {
       const session = await this.deps.helper.connectExisting();
@@ -213,15 +242,62 @@ export class AppController {
     } catch (err) {
       this.setHelper({ status: 'none', mode: null, error: errorInfo(err) });
     }
+    const settings = this.settings.get();
+    if (settings.killSwitch === 'lockdown') {
+      try {
+        await this.applyKillSwitch(settings);
+      } catch (err) {
+        this.log(`could not put the lockdown in place: ${(err as Error).message}`, 'error');
+      }
+    }
+    if (settings.connectOnStart && settings.lastProfileId && !isActive(this.current.state)) {
+      try {
+        this.log('connecting at start (Settings: connect automatically)');
+        await this.connect(settings.lastProfileId);
+      } catch (err) {
+        this.log(`could not connect at start: ${(err as Error).message}`, 'warn');
+      }
+    }
   }
 
   async connect(profileId: string): Promise<TunnelSnapshot> {
     const profile = this.deps.store.get(profileId);
     const session = await this.ensureSession();
     this.requested = { id: profile.id, name: profile.name };
+    const { killSwitch, allowLan } = this.settings.get();
     const seen = this.stateEvents;
-    this.applyReply(await session.connectTunnel(toHelperProfile(profile)), seen);
+    this.applyReply(await session.connectTunnel(toHelperProfile(profile), { killSwitch, allowLan }), seen);
+    if (this.settings.get().lastProfileId !== profile.id) this.saveSettings({ lastProfileId: profile.id });
     return this.current;
+  }
+
+  // ---- settings --------------------------------------------------------------------------------
+
+  private async updateSettings(patch: SettingsPatch): Promise<AppSettings> {
+    const before = this.settings.get();
+    if (patch.startAtLogin !== undefined && patch.startAtLogin !== before.startAtLogin) {
+      if (!this.deps.autostart) throw new VpnError('NOT_SUPPORTED', 'starting at login is set by the desktop app');
+      if (patch.startAtLogin) this.deps.autostart.enable();
+      else this.deps.autostart.disable();
+    }
+    const after = this.saveSettings(patch);
+    if (after.killSwitch !== before.killSwitch || after.allowLan !== before.allowLan) {
+      this.log(`kill switch ${after.killSwitch}${after.allowLan ? ', local network allowed' : ''}`);
+      // The helper follows now if one runs; lockdown needs one now (it blocks while disconnected too).
+      if (this.session?.isOpen || after.killSwitch === 'lockdown') await this.applyKillSwitch(after);
+    }
+    return after;
+  }
+
+  private saveSettings(changes: Partial<AppSettings>): AppSettings {
+    const next = this.settings.set(changes);
+    this.emit('settingsChanged', next);
+    return next;
+  }
+
+  private async applyKillSwitch(settings: AppSettings): Promise<void> {
+    const session = await this.ensureSession();
+    this.applySystem(await session.setKillSwitch(settings.killSwitch, settings.allowLan));
   }
 
   async disconnect(): Promise<TunnelSnapshot> {
@@ -275,6 +351,7 @@ export class AppController {
         this.emit('tunnelStats', { stats, sample });
       }),
       session.on('log', (level, message, atMs) => this.record('helper', level, message, atMs)),
+      session.on('system', (system) => this.applySystem(system)),
       session.on('disconnected', (error) => this.onSessionClosed(session, error)),
     ];
     const status = await session.subscribe();
@@ -290,7 +367,7 @@ export class AppController {
     this.detach = [];
     // A helper that is gone takes its tunnel down with it (it undoes its changes when it exits).
     this.set({
-      ...this.current, state: IDLE, stats: emptyStats(), changes: [],
+      ...this.current, state: IDLE, stats: emptyStats(), changes: [], guard: null,
       helper: error ? { status: 'lost', mode: this.current.helper.mode, error: error.toInfo() } : { status: 'none', mode: null, error: null },
     });
   }
@@ -306,7 +383,14 @@ export class AppController {
       this.applyStatus(status);
       return;
     }
-    this.set({ ...this.current, stats: status.stats, changes: status.changes });
+    this.set({ ...this.current, stats: status.stats, changes: status.changes, guard: status.guard ?? null });
+  }
+
+  /** The helper's word on what is in place now (a `system` event or a command's answer). */
+  private applySystem(system: SystemStatus): void {
+    const guard = system.guard ?? null;
+    if (JSON.stringify(system.changes) === JSON.stringify(this.current.changes) && JSON.stringify(guard) === JSON.stringify(this.current.guard)) return;
+    this.set({ ...this.current, changes: system.changes, guard });
   }
 
   private applyStatus(status: HelperStatus): void {
@@ -318,6 +402,7 @@ export class AppController {
       startedBy: status.startedBy ?? null,
       stats: status.stats,
       changes: status.changes,
+      guard: status.guard ?? null,
     });
   }
 
@@ -327,9 +412,7 @@ export class AppController {
     this.set({ ...this.current, state, profileName, profileId: this.profileIdFor(profileName), startedBy });
     // The list of system changes moves when a tunnel comes up or goes down: fetch it then.
     if (kindChanged && ['connected', 'idle', 'failed'].includes(state.kind) && this.session?.isOpen) {
-      this.session.status().then((s) => {
-        if (JSON.stringify(s.changes) !== JSON.stringify(this.current.changes)) this.set({ ...this.current, changes: s.changes });
-      }, (err: Error) => this.log(`could not refresh the helper status: ${err.message}`));
+      this.session.status().then((s) => this.applySystem(s), (err: Error) => this.log(`could not refresh the helper status: ${err.message}`));
     }
   }
 

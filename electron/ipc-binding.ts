@@ -9,5 +9,6 @@ export function bindController(controller: AppController, transport: IpcServerTr
   controller.on('tunnelState', (s) => notifier.tunnel.state(s));
   controller.on('tunnelStats', (s) => notifier.tunnel.stats(s));
   controller.on('log', (e) => notifier.app.log(e));
+  controller.on('settingsChanged', (s) => notifier.settings.changed(s));
   controller.on('profilesChanged', (p) => notifier.profiles.changed(p));
 }

@@ -11,7 +11,7 @@ const LEASE = { address: '10.8.0.2', prefixLength: 24, route: '10.8.0.0', dns: [
 const connected: TunnelState = { kind: 'connected', server: 'fd00::1', serverAddress: 'fd00::1', lease: LEASE, sinceMs: 0, attempt: 1, onLoss: 'reconnect', previousAddress: null };
 
 function snap(state: TunnelState, more: Partial<TunnelSnapshot> = {}): TunnelSnapshot {
-  return { state, profileId: 'p1', profileName: 'Office', stats: emptyStats(), changes: [], helper: { status: 'connected', mode: 'service', error: null }, ...more };
+  return { state, profileId: 'p1', profileName: 'Office', stats: emptyStats(), changes: [], guard: null, helper: { status: 'connected', mode: 'service', error: null }, ...more };
 }
 
 const profiles: Profile[] = [

@@ -7,6 +7,7 @@ import type { Profile, ProfileDraft } from '../contract/profile-schema';
 import { isActive } from '../contract/tunnel-summary';
 import { AboutView } from './about-view';
 import { LogsView } from './logs-view';
+import { SettingsView } from './settings-view';
 import { HelperBanner, ImportFailureBanner, LinkLostBanner, RecoveryBanner, StoreErrorBanner } from './banners';
 import { ExportIcon, ImportIcon, PlusIcon, ShieldIcon } from './icons';
 import { Notices, useNotices } from './notices';
@@ -24,9 +25,10 @@ const SELECTED_KEY = '4over6.selectedProfile';
 type EditorState = { mode: 'create'; initial: ProfileFormValues } | { mode: 'edit'; profile: Profile };
 
 /** What the main panel shows. */
-type View = 'connection' | 'logs' | 'about';
+type View = 'connection' | 'settings' | 'logs' | 'about';
 const VIEWS: readonly { view: View; label: string }[] = [
   { view: 'connection', label: 'Connection' },
+  { view: 'settings', label: 'Settings' },
   { view: 'logs', label: 'Logs' },
   { view: 'about', label: 'About' },
 ];
@@ -226,6 +228,7 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
         </div>
 
         {view === 'logs' ? <LogsView api={api} desktop={desktop} notify={notify} />
+          : view === 'settings' ? <SettingsView api={api} />
           : view === 'about' ? <AboutView api={api} />
           : !model.loaded || !panelSnapshot ? (
           <p className="loading">{model.loaded ? '' : 'Loading…'}</p>
@@ -235,6 +238,7 @@ export function App({ api, desktop }: { api: VpnApi; desktop: boolean }) {
           <TunnelPanel snapshot={panelSnapshot} stateSinceMs={model.stateSinceMs} stats={model.stats} samples={model.samples}
             pending={pending} target={target}
             onConnect={() => { if (target) void connect(target.id); }}
+            onOpenSettings={() => setView('settings')}
             onDisconnect={() => void disconnect()} />
         )}
       </main>
@@ -266,7 +270,7 @@ function HelperPill({ status, mode, problem }: { status: 'none' | 'connected' | 
   const text = status === 'connected' ? `Helper running${mode === 'service' ? ' (service)' : ''}`
     : problem ? (problem.kind === 'stopped' ? 'Helper stopped' : 'Helper not available') : 'Helper starts on connect';
   const tone = status === 'connected' ? 'ok' : problem ? 'error' : 'idle';
-  return <span className={`pill pill-${tone}`} data-testid="helper-pill"><span className="pill-dot" aria-hidden="true" />{text}</span>;
+  return <span className={`pill pill-${tone}`} data-testid="helper-pill" title={text}><span className="pill-dot" aria-hidden="true" /><span className="pill-text">{text}</span></span>;
 }
 
 function EmptyState({ onAdd, onImport }: { onAdd: () => void; onImport: () => void }) {

@@ -9,7 +9,7 @@ import { buttonView, failureView, helperProblem, importSummary, snapshotForProfi
 const failed: TunnelState = { kind: 'failed', failure: { reason: 'wrong-key', message: 'the server answered 199: it has no key or a different key' } };
 
 function snap(state: TunnelState, more: Partial<TunnelSnapshot> = {}): TunnelSnapshot {
-  return { state, profileId: 'office', profileName: 'Office', stats: emptyStats(), changes: [], helper: { status: 'connected', mode: 'spawned', error: null }, ...more };
+  return { state, profileId: 'office', profileName: 'Office', stats: emptyStats(), changes: [], guard: null, helper: { status: 'connected', mode: 'spawned', error: null }, ...more };
 }
 
 test('a failure shows for the profile that failed, and another profile shows a plain Connect', () => {

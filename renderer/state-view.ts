@@ -209,3 +209,27 @@ export function importSummary(r: ImportResult, from: string | null): string {
   const names = r.skipped.map((n) => `“${n}”`).join(', ');
   return `${head} ${r.skipped.length === 1 ? '1 was' : `${r.skipped.length} were`} already here and ${r.skipped.length === 1 ? 'was' : 'were'} skipped: ${names}.`;
 }
+
+export interface GuardLine {
+  text: string;
+  /** Lockdown while disconnected: say where to turn it off. */
+  settingsHint: boolean;
+}
+
+/** The kill switch's line under the status: only while it blocks traffic (no tunnel carries it). */
+export function guardLine(snapshot: TunnelSnapshot): GuardLine | null {
+  const g = snapshot.guard;
+  if (!g?.blocking) return null;
+  if (snapshot.state.kind === 'idle' || snapshot.state.kind === 'failed') {
+    return { text: 'Lockdown: IPv4 traffic is blocked while disconnected', settingsHint: true };
+  }
+  return { text: 'Traffic is blocked until the tunnel is back', settingsHint: false };
+}
+
+/** "On: IPv4 leaves only through the tunnel" for the connection's facts. */
+export function killSwitchText(snapshot: TunnelSnapshot): string {
+  const g = snapshot.guard;
+  if (!g || g.mode === 'off') return 'Off';
+  const lan = g.allowLan ? ' (local network allowed)' : '';
+  return `${g.mode === 'lockdown' ? 'Lockdown' : 'On'}: IPv4 leaves only through the tunnel${lan}`;
+}

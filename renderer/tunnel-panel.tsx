@@ -9,7 +9,7 @@ import { EncryptionBadge } from './badges';
 import { AlertIcon, CheckIcon, LockIcon, PowerIcon, ShieldIcon, UnlockIcon } from './icons';
 import { RateGraph } from './rate-graph';
 import {
-  type FailureView, type Pending, type Tone, buttonView, endpoint, formatAgo, formatDuration, plural, statusView,
+  type FailureView, type Pending, type Tone, buttonView, guardLine, killSwitchText, endpoint, formatAgo, formatDuration, plural, statusView,
 } from './state-view';
 import { useNow } from './use-now';
 
@@ -23,6 +23,7 @@ export interface TunnelPanelProps {
   target: Profile | null;
   onConnect: () => void;
   onDisconnect: () => void;
+  onOpenSettings: () => void;
 }
 
 export function TunnelPanel(props: TunnelPanelProps) {
@@ -49,12 +50,13 @@ export function TunnelPanel(props: TunnelPanelProps) {
         <ConnectButton view={button}
           onClick={button.action === 'connect' ? props.onConnect : button.action === 'disconnect' ? props.onDisconnect : undefined} />
         {status.failure ? <FailureBox failure={status.failure} /> : null}
+        <GuardNote snapshot={snapshot} onOpenSettings={props.onOpenSettings} />
       </section>
 
       <div className="live" aria-live="off">
         {showTraffic && stats ? <TrafficCard stats={stats} samples={samples} /> : null}
         {s.kind === 'connected' ? <ConnectionCard snapshot={snapshot} stats={stats} now={now} target={target} /> : null}
-        <ChangesCard changes={snapshot.changes} active={s.kind !== 'idle' && s.kind !== 'failed'} />
+        <ChangesCard changes={snapshot.changes} active={s.kind !== 'idle' && s.kind !== 'failed'} reconnecting={s.kind === 'reconnecting'} />
       </div>
     </div>
   );
@@ -73,6 +75,17 @@ function FailureBox({ failure }: { failure: FailureView }) {
         </details>
       </div>
     </div>
+  );
+}
+
+function GuardNote({ snapshot, onOpenSettings }: { snapshot: TunnelSnapshot; onOpenSettings: () => void }) {
+  const line = guardLine(snapshot);
+  if (!line) return null;
+  return (
+    <p className="guard-line" role="status" data-testid="guard-line" data-blocking="true">
+      <ShieldIcon size={16} /> {line.text}
+      {line.settingsHint ? <button type="button" className="link" onClick={onOpenSettings}>Change in Settings</button> : null}
+    </p>
   );
 }
 
@@ -123,6 +136,7 @@ function ConnectionCard({ snapshot, stats, now, target }: { snapshot: TunnelSnap
         <Fact label="Last heartbeat" testId="last-heartbeat">{formatAgo(stats?.lastHeartbeatAgoMs ?? null)}</Fact>
         <Fact label="Reconnects" testId="reconnects">{String(stats?.reconnects ?? 0)}</Fact>
         <Fact label="Device" mono>{`${s.lease.tunName}, MTU ${s.lease.mtu}`}</Fact>
+        <Fact label="Kill switch" testId="kill-switch">{killSwitchText(snapshot)}</Fact>
         {snapshot.startedBy ? (
           <Fact label="Started by" testId="started-by">{`${snapshot.startedBy.user ?? 'a user'} (uid ${snapshot.startedBy.uid})`}</Fact>
         ) : null}
@@ -158,12 +172,13 @@ function TrafficCard({ stats, samples }: { stats: TunnelStatsSnapshot; samples: 
   );
 }
 
-function ChangesCard({ changes, active }: { changes: readonly string[]; active: boolean }) {
+function ChangesCard({ changes, active, reconnecting }: { changes: readonly string[]; active: boolean; reconnecting: boolean }) {
   return (
     <section className="card" aria-labelledby="changes-title" data-testid="changes">
       <h3 id="changes-title" className="card-title">What the helper changed on this computer</h3>
       {changes.length > 0 ? (
         <>
+          {reconnecting ? <p className="muted small changes-note" data-testid="changes-note">Still in place while reconnecting, so connections carry on when the tunnel is back:</p> : null}
           <ul className="changes">
             {changes.map((c, i) => <li key={`${i}-${c}`} className="mono">{c}</li>)}
           </ul>
