@@ -1,7 +1,10 @@
 // Tunnel benchmark: iperf3 TCP (one stream) and ping through the bare veth and through our tunnel,
-// plain and encrypted, both directions, with the CPU seconds our server and client used. Needs root and iperf3.
+// plain and encrypted, both directions, with the CPU seconds our server and client used and those
+// per GB carried; the legacy C++ pair (LEGACY_4OVER6_DIR) and wireguard-go (when `wireguard-go` and
+// `wg` are on PATH) measured the same way. Needs root and iperf3.
 //
 //   [ns client] cli.js + iperf3 -c  --veth fd00::1 == fd00::2 veth--  [ns server] main.js + iperf3 -s
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +23,15 @@ interface PathResult {
   pingBusyMedianMs: number;
   serverCpuS: number | null;
   clientCpuS: number | null;
+  /** CPU seconds per GB of iperf3 payload carried (both directions), iperf3 runs only. */
+  serverCpuSPerGB: number | null;
+  clientCpuSPerGB: number | null;
+}
+
+interface IperfResult {
+  gbps: number;
+  /** Payload bytes the receiver got. */
+  bytes: number;
 }
 
 function cpuSeconds(pid: number): number {
@@ -30,7 +42,7 @@ function cpuSeconds(pid: number): number {
 }
 
 
-async function iperf(net: TwoHostNet, target: string, seconds: number, reverse: boolean, mss?: number): Promise<number> {
+async function iperf(net: TwoHostNet, target: string, seconds: number, reverse: boolean, mss?: number): Promise<IperfResult> {
   try {
     return await iperfOnce(net, target, seconds, reverse, mss);
   } catch {
@@ -40,13 +52,19 @@ async function iperf(net: TwoHostNet, target: string, seconds: number, reverse: 
   }
 }
 
-async function iperfOnce(net: TwoHostNet, target: string, seconds: number, reverse: boolean, mss?: number): Promise<number> {
+async function iperfOnce(net: TwoHostNet, target: string, seconds: number, reverse: boolean, mss?: number): Promise<IperfResult> {
   const args = ['-c', target, '-t', String(seconds), '-J', '-O', '1', ...(reverse ? ['-R'] : []), ...(mss ? ['-M', String(mss)] : [])];
   const out = await net.exec(net.client, 'iperf3', args, { timeoutMs: (seconds + 30) * 1000 });
-  const json = JSON.parse(out) as { error?: string; end?: { sum_received?: { bits_per_second: number } } };
-  const bps = json.end?.sum_received?.bits_per_second;
-  if (bps === undefined) throw new Error(`iperf3 ${args.join(' ')} to ${target}: ${json.error ?? 'no result'}`);
-  return bps / 1e9;
+  const json = JSON.parse(out) as {
+    error?: string;
+    intervals?: { sum: { bytes: number; omitted: boolean } }[];
+    end?: { sum_received?: { bits_per_second: number; bytes: number } };
+  };
+  const received = json.end?.sum_received;
+  if (received === undefined) throw new Error(`iperf3 ${args.join(' ')} to ${target}: ${json.error ?? 'no result'}`);
+  // -O 1 leaves the first second out of the totals, not out of what the ends carried (and their CPU time).
+  const omitted = (json.intervals ?? []).filter((i) => i.sum.omitted).reduce((n, i) => n + i.sum.bytes, 0);
+  return { gbps: received.bits_per_second / 1e9, bytes: received.bytes + omitted };
 }
 
 async function pingMedian(net: TwoHostNet, target: string, count = 40, interval = '0.05'): Promise<number> {
@@ -59,15 +77,21 @@ async function measure(net: TwoHostNet, name: string, target: string, seconds: n
   const iperfServer = new Proc(net.spawn(net.server, 'iperf3', ['-s', '--forceflush']), 'iperf3 -s');
   try {
     await waitFor(() => /Server listening/.test(iperfServer.out), { timeoutMs: 5000, what: 'iperf3 -s' });
-    const cpu0 = { s: pids.server ? cpuSeconds(pids.server) : 0, c: pids.client ? cpuSeconds(pids.client) : 0 };
-    const upGbps = await iperf(net, target, seconds, false, mss);
-    const downGbps = await iperf(net, target, seconds, true, mss);
+    const cpu = () => ({ s: pids.server ? cpuSeconds(pids.server) : 0, c: pids.client ? cpuSeconds(pids.client) : 0 });
+    const cpu0 = cpu();
+    const up = await iperf(net, target, seconds, false, mss);
+    const down = await iperf(net, target, seconds, true, mss);
+    const cpu1 = cpu();
     const pingMedianMs = await pingMedian(net, target);
     const pingBusyMedianMs = await pingMedian(net, target, 2000, '0.001');
+    const cpu2 = cpu();
+    const gb = (up.bytes + down.bytes) / 1e9;
     return {
-      name, upGbps, downGbps, pingMedianMs, pingBusyMedianMs,
-      serverCpuS: pids.server ? cpuSeconds(pids.server) - cpu0.s : null,
-      clientCpuS: pids.client ? cpuSeconds(pids.client) - cpu0.c : null,
+      name, upGbps: up.gbps, downGbps: down.gbps, pingMedianMs, pingBusyMedianMs,
+      serverCpuS: pids.server ? cpu2.s - cpu0.s : null,
+      clientCpuS: pids.client ? cpu2.c - cpu0.c : null,
+      serverCpuSPerGB: pids.server ? (cpu1.s - cpu0.s) / gb : null,
+      clientCpuSPerGB: pids.client ? (cpu1.c - cpu0.c) / gb : null,
     };
   } finally {
     await iperfServer.stop();
@@ -130,6 +154,59 @@ async function throughLegacy(net: TwoHostNet, dir: string, legacyDir: string, en
   }
 }
 
+/** Whether `name` is an executable on PATH. */
+function onPath(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', name], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * wireguard-go (the distribution's build, the user's obvious alternative) between the same two
+ * namespaces over the same veth: one userspace process per end, as ours. Its MTU is WireGuard's
+ * default 1420 (IPv6 outer: 1500 - 80), so iperf3 runs with its own MSS there.
+ */
+async function throughWireguardGo(net: TwoHostNet, dir: string, seconds: number): Promise<PathResult> {
+  // The UAPI sockets (/var/run/wireguard/<name>.sock) are not per namespace: distinct names.
+  const ends = [
+    { ns: net.server, dev: '4o6wgs0', address: '198.18.0.1/24', peerAddress: '198.18.0.2/32', endpoint: null },
+    { ns: net.client, dev: '4o6wgc0', address: '198.18.0.2/24', peerAddress: '198.18.0.1/32', endpoint: `[${net.serverAddress}]:51820` },
+  ];
+  const keys = await Promise.all(ends.map(async () => {
+    const secret = (await net.exec(net.server, 'wg', ['genkey'])).trim();
+    return { secret, public: (await net.exec(net.server, 'wg', ['pubkey'], { input: secret + '\n' })).trim() };
+  }));
+  const procs: Proc[] = [];
+  try {
+    for (const [i, end] of ends.entries()) {
+      const proc = new Proc(net.spawn(end.ns, 'wireguard-go', ['-f', end.dev]), `wireguard-go ${end.dev}`);
+      procs.push(proc);
+      await waitFor(async () => (await net.exec(end.ns, 'ip', ['link', 'show'])).includes(end.dev) || proc.child.exitCode !== null,
+        { timeoutMs: 10_000, what: `wireguard-go to create ${end.dev}` });
+      const keyFile = join(dir, `${end.dev}.key`);
+      writeFileSync(keyFile, keys[i].secret + '\n', { mode: 0o600 });
+      await net.exec(end.ns, 'wg', [
+        'set', end.dev, 'private-key', keyFile, ...(end.endpoint === null ? ['listen-port', '51820'] : []),
+        'peer', keys[1 - i].public, 'allowed-ips', end.peerAddress, ...(end.endpoint === null ? [] : ['endpoint', end.endpoint]),
+      ]);
+      await net.exec(end.ns, 'ip', ['addr', 'add', end.address, 'dev', end.dev]);
+      await net.exec(end.ns, 'ip', ['link', 'set', end.dev, 'mtu', '1420', 'up']);
+    }
+    await waitFor(async () => {
+      await net.exec(net.client, 'ping', ['-c', '1', '-W', '1', '198.18.0.1']);
+      return true;
+    }, { timeoutMs: 20_000, what: 'the wireguard-go tunnel to come up' });
+    return await measure(net, 'wireguard-go (MTU 1420)', '198.18.0.1', seconds, {
+      server: procs[0].child.pid, client: procs[1].child.pid,
+    });
+  } finally {
+    for (const proc of procs.reverse()) await proc.stop();
+  }
+}
+
 export async function tunnelBench(opts: { seconds: number }): Promise<string> {
   await cleanupStaleNamespaces();
   const net = await createTwoHostNet('bench');
@@ -144,21 +221,25 @@ export async function tunnelBench(opts: { seconds: number }): Promise<string> {
       rows.push(await throughLegacy(net, dir, legacyDir, false, opts.seconds));
       rows.push(await throughLegacy(net, dir, legacyDir, true, opts.seconds));
     }
+    const wireguard = onPath('wireguard-go') && onPath('wg');
+    if (wireguard) rows.push(await throughWireguardGo(net, dir, opts.seconds));
     const f = (n: number | null, d = 2) => (n === null ? '-' : n.toFixed(d));
     const lines = [
       `## Tunnel: one TCP stream (iperf3, ${opts.seconds} s each way), ping median of 40 at 50 ms and of 2,000 at 1 ms`,
       '',
-      '| path | up Gbit/s | down Gbit/s | up / veth | down / veth | ping median ms | ping − veth ms | ping at 1 ms, median | − veth | server CPU s | client CPU s |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-      ...rows.map((r) => `| ${r.name} | ${f(r.upGbps)} | ${f(r.downGbps)} | ${f(r.upGbps / bare.upGbps, 3)} | ${f(r.downGbps / bare.downGbps, 3)} | ${f(r.pingMedianMs, 3)} | ${f(r.pingMedianMs - bare.pingMedianMs, 3)} | ${f(r.pingBusyMedianMs, 3)} | ${f(r.pingBusyMedianMs - bare.pingBusyMedianMs, 3)} | ${f(r.serverCpuS, 1)} | ${f(r.clientCpuS, 1)} |`),
+      '| path | up Gbit/s | down Gbit/s | up / veth | down / veth | ping median ms | ping − veth ms | ping at 1 ms, median | − veth | server CPU s | client CPU s | server CPU s/GB | client CPU s/GB |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows.map((r) => `| ${r.name} | ${f(r.upGbps)} | ${f(r.downGbps)} | ${f(r.upGbps / bare.upGbps, 3)} | ${f(r.downGbps / bare.downGbps, 3)} | ${f(r.pingMedianMs, 3)} | ${f(r.pingMedianMs - bare.pingMedianMs, 3)} | ${f(r.pingBusyMedianMs, 3)} | ${f(r.pingBusyMedianMs - bare.pingBusyMedianMs, 3)} | ${f(r.serverCpuS, 1)} | ${f(r.clientCpuS, 1)} | ${f(r.serverCpuSPerGB, 3)} | ${f(r.clientCpuSPerGB, 3)} |`),
       '',
       `Targets: plain ≥ 2 Gbit/s each way: ${plain.upGbps >= 2 && plain.downGbps >= 2 ? 'met' : 'NOT met'}; ` +
         `encrypted ≥ 1.2 Gbit/s each way: ${enc.upGbps >= 1.2 && enc.downGbps >= 1.2 ? 'met' : 'NOT met'}; ` +
         `ping ≤ veth + 0.1 ms: ${Math.max(plain.pingMedianMs, enc.pingMedianMs) - bare.pingMedianMs <= 0.1 ? 'met' : 'NOT met'}.`,
       `Stretch, plain ≥ 5 Gbit/s each way: ${plain.upGbps >= 5 && plain.downGbps >= 5 ? 'met' : 'NOT met'}.`,
-      '"up" is client → server through the tunnel (iperf3 -c), "down" is server → client (iperf3 -R). CPU seconds cover both runs and the pings.',
+      '"up" is client → server through the tunnel (iperf3 -c), "down" is server → client (iperf3 -R). CPU seconds cover both runs and the pings;',
+      'CPU s/GB is utime + stime of each end\'s process (/proc/<pid>/stat) over the two iperf3 runs only, per GB of payload received (both directions).',
       'A ping at 50 ms finds every process on the path idle: each of the four wake-ups (client and server, each way) pays a cold start.',
       ...(legacyDir ? [] : ['Set LEGACY_4OVER6_DIR to the legacy C++ build (as for `npm run interop`) to add the legacy pair, measured the same way.']),
+      ...(wireguard ? [] : ['Install `wireguard-go` and `wg` (Debian: `apt-get install wireguard-go wireguard-tools`) to add a wireguard-go row.']),
     ];
     return lines.join('\n');
   } finally {
