@@ -282,13 +282,12 @@ export class HelperService {
         this.reply(c, request.id, null, this.status());
         return;
       case 'connect':
-        await this.opts.killSwitch.set(request.killSwitch, request.allowLan);
+        if (!(await this.setKillSwitch(c, request.id, request.killSwitch, request.allowLan))) return;
         await this.connect(request.profile, c.peer);
         this.reply(c, request.id, null, this.status());
         return;
       case 'setKillSwitch':
-        await this.opts.killSwitch.set(request.killSwitch, request.allowLan);
-        this.publishSystem();
+        if (!(await this.setKillSwitch(c, request.id, request.killSwitch, request.allowLan))) return;
         this.reply(c, request.id, null, this.status());
         return;
       case 'disconnect':
@@ -338,6 +337,20 @@ export class HelperService {
     // Answer at once (state 'connecting'): progress and the outcome arrive as state events, so a
     // disconnect sent meanwhile is not stuck behind a slow connect.
     engine.connect();
+  }
+
+  /** Applies the kill switch's mode; a table that cannot be set is the request's answer (false). */
+  private async setKillSwitch(c: Connection, id: number, mode: KillSwitchMode, allowLan: boolean): Promise<boolean> {
+    try {
+      await this.opts.killSwitch.set(mode, allowLan);
+      return true;
+    } catch (err) {
+      this.opts.log.error(`the kill switch could not be set to ${mode}: ${(err as Error).message}`);
+      this.reply(c, id, { code: 'INTERNAL', message: `the kill switch could not be set (${(err as Error).message}); is nftables installed?` });
+      return false;
+    } finally {
+      this.publishSystem();
+    }
   }
 
   // ---- output --------------------------------------------------------------------------------------
