@@ -40,7 +40,8 @@ const report = process.env.MUTATION_REPORT ?? 'mutation';
 export default {
   testRunner: 'tap',
   tap: {
-    testFiles,
+    // MUTATION_TESTS=dist/protocol/*.test.js,... narrows the test files for a scoped run.
+    testFiles: process.env.MUTATION_TESTS ? process.env.MUTATION_TESTS.split(',') : testFiles,
     nodeArgs: ['-r', '{{hookFile}}', '--test-reporter=tap', '{{testFile}}'],
   },
   checkers: ['typescript'],
