@@ -3,7 +3,10 @@
 // into segments (tsoSegment). Both test entries run the same C functions as the real write and read
 // paths, without a device; every checksum here is recomputed in JS.
 import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { nativeBinding } from './tun';
 
 const binding = nativeBinding();
@@ -475,4 +478,45 @@ test('the test entries check their arguments', () => {
   assert.throws(() => binding.groPlan([new Uint16Array(4) as never]), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => binding.tsoSegment(new Uint8Array(9), new Uint8Array(40), 0, 1500), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => binding.tsoSegment(new Uint8Array(10), new Uint8Array(70000), 0, 1500), { code: 'ERR_INVALID_ARG_TYPE' });
+});
+
+// ---- the real kernel: coalesced writes, forwarded, read back as TSO super-packets -----------------
+
+test('through a real vnet TUN: GSO writes the kernel forwards come back as the same segments (TTL - 1)', async (t) => {
+  if (process.getuid?.() !== 0) {
+    if (process.env.CI) assert.fail('needs root (network namespaces and TUN devices)');
+    t.skip('needs root');
+    return;
+  }
+  const ns = `4o6-gso-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  t.after(() => execFileSync('ip', ['netns', 'del', ns]));
+  const flow = { src: '198.18.8.1', dst: '198.18.8.2', tcpOptions: TIMESTAMPS };
+  // A run that coalesces (odd sizes, a short last with PSH), a lone FIN, then a run of another flow.
+  const sent = [
+    ...run([1200, 1200, 1200, 1200, 777], { ...flow, seq: 5000, id: 300 }, ACK | PSH),
+    packet({ ...flow, seq: 9577, id: 305, flags: ACK | FIN, payload: payload(10, 9) }),
+    ...run([999, 999, 999], { ...flow, sport: 40002, seq: 77, id: 400 }),
+  ];
+  assert.deepEqual(counts(sent), [5, 1, 3]);
+  const { stdout } = await promisify(execFile)(
+    'ip', ['netns', 'exec', ns, process.execPath, join(__dirname, 'gso-hairpin.js'), ...sent.map((p) => p.toString('hex'))],
+    { timeout: 30_000 },
+  );
+  const result = JSON.parse(stdout) as { why: string; packets: string[] };
+  assert.equal(result.why, 'complete');
+  const expected = sent.map((p) => {
+    const q = Buffer.from(p);
+    q[8]--; // forwarded: TTL - 1, and the IPv4 checksum with it
+    q.writeUInt16BE(0, 10);
+    q.writeUInt16BE(0xffff ^ fold(sum16(q.subarray(0, 20))), 10);
+    return q;
+  });
+  // Each flow keeps its order; the two flows may interleave.
+  const back = result.packets.map((hex) => Buffer.from(hex, 'hex'));
+  for (const seg of back) assert.ok(ipChecksumValid(seg) && transportChecksumValid(seg), 'checksums valid');
+  const byPort = (list: Buffer[], port: number) => list.filter((p) => p.readUInt16BE(20) === port);
+  assert.deepEqual(byPort(back, 40000), byPort(expected, 40000));
+  assert.deepEqual(byPort(back, 40002), byPort(expected, 40002));
+  assert.equal(back.length, expected.length);
 });
