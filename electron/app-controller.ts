@@ -246,6 +246,7 @@ export class AppController {
     if (settings.killSwitch === 'lockdown') {
       try {
         await this.applyKillSwitch(settings);
+        this.log('lockdown (Settings): the helper blocks IPv4 outside the tunnel while disconnected');
       } catch (err) {
         this.log(`could not put the lockdown in place: ${(err as Error).message}`, 'error');
       }
@@ -323,6 +324,13 @@ export class AppController {
     } finally {
       session.close();
     }
+  }
+
+  /** After shutdown: no more events from this controller (tests that start a second one on the same transport). */
+  dispose(): void {
+    this.detach.forEach((off) => off());
+    this.detach = [];
+    this.emitter.removeAllListeners();
   }
 
   // ---- helper session --------------------------------------------------------------------------

@@ -28,11 +28,15 @@ export function SettingsView({ api }: { api: VpnApi }) {
   }, [api]);
 
   const update = async (patch: SettingsPatch) => {
+    const before = settings;
+    // Shown at once (a control that lags its click reads as broken); main's answer, or the old value, follows.
+    setSettings((s) => (s ? { ...s, ...patch } : s));
     setSaving(true);
     setError(null);
     try {
       setSettings(await api.settings.update(patch));
     } catch (err) {
+      setSettings(before);
       setError(err instanceof VpnError ? err.message : (err as Error).message);
     } finally {
       setSaving(false);

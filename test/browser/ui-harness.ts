@@ -17,7 +17,9 @@ import { type BrowserBridge, startBrowserBridge } from '../../electron/browser-b
 import { openConfBackend } from '../../electron/conf-backend';
 import { HelperConnector } from '../../electron/helper-launcher';
 import { bindController } from '../../electron/ipc-binding';
+import { xdgAutostart } from '../../electron/autostart';
 import { openProfileStore } from '../../electron/profile-store';
+import { SettingsStore } from '../../electron/settings-store';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from '../support/netns';
 
 /** dist/ (this file runs as dist/test/browser/ui-harness.js). */
@@ -45,7 +47,11 @@ export interface UiHarness {
   net6: TwoHostNet;
   dir: string;
   resolvConf: string;
-  controller: AppController;
+  /** The app's controller now (a new one after restartApp). */
+  readonly controller: AppController;
+  /** Where "start at login" writes its entry. */
+  autostartPath: string;
+  restartApp(): Promise<void>;
   connector: HelperConnector;
   bridge: BrowserBridge;
   browser: Browser;
@@ -125,8 +131,18 @@ export async function startUiHarness(tag: string, options: { colorScheme?: 'ligh
       spawn: (file, args) => net6.spawn(net6.client, file, args, { stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams,
       log: note('helper'),
     });
-    const controller = new AppController({ store, storeStatus: status, helper: connector });
-    controller.on('log', (e) => note(e.source === 'app' ? 'app' : 'helper event')(`${e.level}: ${e.message}`));
+    // Settings next to the profiles, start-at-login into this test's folder: as the desktop app keeps them.
+    const autostartPath = join(dir, 'autostart', '4over6.desktop');
+    const newController = () => {
+      const c = new AppController({
+        store, storeStatus: status, helper: connector,
+        settings: SettingsStore.inDirectory(join(dir, 'profiles')),
+        autostart: xdgAutostart(autostartPath, [process.execPath, join(DIST, 'electron', 'main.js')]),
+      });
+      c.on('log', (e) => note(e.source === 'app' ? 'app' : 'helper event')(`${e.level}: ${e.message}`));
+      return c;
+    };
+    let controller = newController();
     cleanups.push(() => controller.shutdown());
     cleanups.push(() => {
       const child = connector.spawnedHelper?.child;
@@ -136,6 +152,17 @@ export async function startUiHarness(tag: string, options: { colorScheme?: 'ligh
     cleanups.push(() => bridge.close());
     bindController(controller, bridge.transport, note('app'));
     await controller.start();
+    /** Quits the app (as on Quit: disconnect, the spawned helper exits) and starts it again, as a new process would. */
+    const restartApp = async () => {
+      const old = controller;
+      await old.shutdown();
+      const child = connector.spawnedHelper?.child;
+      if (child && child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      old.dispose();
+      controller = newController();
+      bindController(controller, bridge.transport, note('app'));
+      await controller.start();
+    };
 
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -151,7 +178,10 @@ export async function startUiHarness(tag: string, options: { colorScheme?: 'ligh
 
     mkdirSync(ARTIFACTS, { recursive: true });
     return {
-      net6, dir, resolvConf, controller, connector, bridge, browser, context, page,
+      net6, dir, resolvConf, connector, bridge, browser, context, page, autostartPath, restartApp,
+      get controller() {
+        return controller;
+      },
       logs: () => log,
       clientExec: (file, args) => net6.exec(net6.client, file, args, { timeoutMs: 60_000 }),
       stopServer,
