@@ -125,8 +125,10 @@ test('command wrappers: 4over6 and 4over6-server run the packaged entries with t
 test('electron-builder.yml: every file it names exists; the helper lands where the policy and unit expect it', () => {
   const config = parseYaml(read('electron-builder.yml')) as {
     executableName: string; asar: boolean; extraResources: Array<{ from: string; to: string }>;
-    deb: { afterInstall: string; afterRemove: string }; linux: { target: string[] };
+    deb: { afterInstall: string; afterRemove: string; depends: string[] }; linux: { target: string[] };
   };
+  // What the tunnel runs: ip for every system change, nft for the kill switch (on by default), pkexec.
+  for (const pkg of ['iproute2', 'nftables', 'pkexec | policykit-1']) assert.ok(config.deb.depends.includes(pkg), `the .deb does not depend on ${pkg}`);
   assert.equal(config.executableName, '4over6');
   assert.equal(config.asar, false);
   for (const r of config.extraResources) assert.ok(existsSync(join(ROOT, r.from)), `${r.from} missing`);
