@@ -10,7 +10,9 @@ import { openElectronStoreBackend } from './electron-store-backend';
 import { HelperConnector, defaultHelperCommand } from './helper-launcher';
 import { bindController } from './ipc-binding';
 import { formatLogEntry } from '../contract/format';
+import { defaultAutostartPath, xdgAutostart } from './autostart';
 import { openProfileStore } from './profile-store';
+import { SettingsStore } from './settings-store';
 import { encodePng } from './png';
 import { type Panel, type TrayIconInput, drawTrayIcon } from './tray-icon';
 import { APP_TITLE, type TrayAction, type TrayMenuItem, TrayPlan } from './tray-model';
@@ -47,9 +49,15 @@ if (!app.requestSingleInstanceLock()) {
 
 async function start(): Promise<void> {
   const { store, status } = await openProfileStore(app.getPath('userData'), openElectronStoreBackend);
+  const settings = SettingsStore.inDirectory(app.getPath('userData'));
+  if (settings.problem) log(settings.problem);
   const controller = new AppController({
     store,
     storeStatus: status,
+    settings,
+    // An AppImage: its file (the mounted path changes each run); packaged: the app's binary; a checkout: electron and the app's folder.
+    autostart: xdgAutostart(defaultAutostartPath(),
+      process.env.APPIMAGE ? [process.env.APPIMAGE] : app.isPackaged ? [process.execPath] : [process.execPath, APP_ROOT]),
     helper: new HelperConnector({ helperCommand: defaultHelperCommand(APP_ROOT), log: (l) => log(`helper: ${l}`) }),
     dialogs: {
       chooseImportFile: async () => {
