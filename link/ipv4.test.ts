@@ -231,3 +231,39 @@ test('version, source and destination are read from the right bytes', () => {
   assert.equal(ipv4Source(shifted, 3), 0xc6120002);
   assert.equal(ipv4Destination(shifted, 3), 0xc6120001);
 });
+
+test('only the options are read as options: an IHL below 5, an END, an option past the end', () => {
+  // IHL 4 would put a "TCP header" at byte 16; the bytes there are laid out so that it would look
+  // like a SYN with an MSS option (doff 6, SYN, option 2/4/0x05b4 at byte 36): it must not be touched.
+  const trap = synPacket([1, 1, 1, 1]);
+  trap[0] = 0x44;
+  trap[28] = 6 << 4;
+  trap[29] = 0x02;
+  Buffer.from([2, 4, 0x05, 0xb4]).copy(trap, 36);
+  const before = Buffer.from(trap);
+  assert.equal(clampTcpMss(trap, 0, trap.length, 1456), false);
+  assert.ok(trap.equals(before));
+  // After END (kind 0) nothing is an option, even bytes that would parse as one.
+  const ended = synPacket([0, 2, 2, 4, 0x05, 0xb4, 1, 1]);
+  assert.equal(clampTcpMss(ended, 0, ended.length, 1456), false);
+  // An MSS option whose 4 bytes run past the data offset into the payload.
+  const past = withPayload(synPacket([1, 1, 1, 1, 1, 1, 2, 4]), [0x05, 0xb4, 0, 0]);
+  const copy = Buffer.from(past);
+  assert.equal(clampTcpMss(past, 0, past.length, 1456), false);
+  assert.ok(past.equals(copy));
+  // Other options are never taken for an MSS, whatever their bytes: window scale, SACK-permitted, timestamps.
+  for (const options of [[3, 3, 0xff, 1], [4, 2, 0xff, 0xff], [8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 1]]) {
+    const p = synPacket(options);
+    const original = Buffer.from(p);
+    assert.equal(clampTcpMss(p, 0, p.length, 1456), false, JSON.stringify(options));
+    assert.ok(p.equals(original), JSON.stringify(options));
+  }
+});
+
+/** The packet with `payload` after its TCP header; lengths and checksum fixed. */
+function withPayload(p: Buffer, payload: number[]): Buffer {
+  const out = Buffer.concat([p, Buffer.from(payload)]);
+  out.writeUInt16BE(out.length, 2);
+  out.writeUInt16BE(tcpChecksum(out), 36);
+  return out;
+}

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { hex } from '../test/support/hex';
@@ -8,6 +10,7 @@ import { encodeIpRequestPayload } from './ip-request';
 import { HEARTBEAT_FRAME, encodeDataUp } from './messages';
 
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
+const OTHER = 'bbde0d1c-083b-4f20-9cce-799367ba1a5b';
 const fixedNonce = (bytes: Buffer) => (nonce: Buffer) => bytes.copy(nonce);
 const NONCE_0_23 = hex('000102030405060708090a0b0c0d0e0f1011121314151617');
 const NONCE_F0 = hex('f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff0001020304050607');
@@ -194,4 +197,36 @@ test('property: seal then open round-trips any inner frame', () => {
     const inner = encodeFrame(type, payload);
     assert.deepEqual(cipher.open(cipher.seal(inner).subarray(5)), inner);
   }), { numRuns: 200 });
+});
+
+test('error messages, codes and names say what went wrong', () => {
+  const cipher = new FrameCipher(parseUuid(UUID));
+  assert.throws(() => cipher.seal(encodeFrame(MessageType.DataUp, Buffer.alloc(MAX_INNER_FRAME_BYTES - 4))),
+    /inner frame of 2009 bytes is too large to encrypt \(max 2008\)/);
+  const sealed = cipher.seal(HEARTBEAT_FRAME).subarray(5);
+  assert.throws(() => cipher.open(sealed.subarray(0, 44)), (err: AuthenticationError) =>
+    err.message === 'encrypted payload of 44 bytes is too short (at least 45)' && err.code === 'AUTHENTICATION_FAILED' && err.name === 'AuthenticationError');
+  assert.throws(() => cipher.open(sealed, Buffer.alloc(4)), /output buffer too small: need 5 bytes/);
+  assert.throws(() => new FrameCipher(parseUuid(OTHER)).open(sealed), /failed authentication \(wrong key or corrupted data\)/);
+  assert.throws(() => cipher.open(cipher.seal(hex('0900000068')).subarray(5)), (err: MalformedFrameError) =>
+    err.message === 'decrypted inner frame says 9 bytes but holds 5' && err.name === 'MalformedFrameError' && err.length === 9);
+  assert.throws(() => parseUuid('nope'), (err: UuidError) =>
+    err.code === 'UUID_INVALID' && err.name === 'UuidError' && err.message === '"nope" is not a UUID: expected 8-4-4-4-12 hex digits, e.g. bbde0d1c-083b-4f20-9cce-799367ba1a5a');
+  assert.throws(() => parseUuid('nope', { legacy: true }), /expected 8-4-4-4-12 hex digits, optionally in braces or without dashes$/);
+  // The legacy forms are whole-string matches: nothing before or after.
+  assert.throws(() => parseUuid(`x${UUID}`, { legacy: true }), UuidError);
+  assert.throws(() => parseUuid(`${UUID}x`, { legacy: true }), UuidError);
+  assert.throws(() => parseUuid(`x{${UUID}}`, { legacy: true }), UuidError);
+});
+
+test('each process draws its own nonces: the first frame of two fresh processes differs, and is not zeros', () => {
+  const script = `const { FrameCipher, parseUuid } = require(${JSON.stringify(join(__dirname, 'crypto.js'))});
+    const dst = Buffer.alloc(50);
+    new FrameCipher(parseUuid('${UUID}')).sealInto(dst, 0, Buffer.from('0500000068', 'hex'));
+    process.stdout.write(dst.subarray(5, 29).toString('hex'));`;
+  const first = () => execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 });
+  const [a, b] = [first(), first()];
+  assert.match(a, /^[0-9a-f]{48}$/);
+  assert.notEqual(a, '0'.repeat(48));
+  assert.notEqual(a, b);
 });

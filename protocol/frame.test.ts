@@ -152,4 +152,5 @@ test('bufferedBytes: what a cut frame holds back, header first, then the rest', 
   assert.equal(reader.bufferedBytes, 0);
   assert.equal(new MalformedFrameError(9).message, 'malformed frame: length field 9 is outside 5..2053');
   assert.equal(new MalformedFrameError(9).code, 'FRAME_LENGTH_INVALID');
+  assert.equal(new MalformedFrameError(9).name, 'MalformedFrameError', 'the gateway and the engine tell it apart by name');
 });

@@ -85,6 +85,9 @@ test('an IP response error says what was wrong in words a log reader understands
   assert.throws(() => parseIpResponse(Buffer.from('0.0.0.0 0.0.0.0 198.18.0.1')), /offers no address \(0\.0\.0\.0\)/);
   assert.throws(() => parseIpResponse(Buffer.from('198.18.0.7 0.0.0.0')), /has 2 fields, expected 3 to 5 \(address, route, DNS\): "198\.18\.0\.7 0\.0\.0\.0"/);
   assert.throws(() => parseIpResponse(Buffer.from([0x31, 0x00, 0x32])), /not ASCII text/);
+  assert.throws(() => parseIpResponse(Buffer.from('')), /has 0 fields/);
+  assert.throws(() => parseIpResponse(Buffer.from(' \t\n')), /has 0 fields/);
+  assert.throws(() => parseIpResponse(Buffer.from('x')), (err: IpResponseError) => err.name === 'IpResponseError' && /has 1 fields/.test(err.message));
   assert.throws(() => parseIpResponse(Buffer.from(`1 2 3 4 5 6 ${'x'.repeat(200)}`)), (err: Error) => err.message.length < 200);
   // Only the payload's own bytes are read, not the rest of the buffer it sits in.
   const wire = Buffer.from('XX198.18.0.7 0.0.0.0 198.18.0.1YY');
