@@ -7,6 +7,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { TEST_NETNS_PREFIX } from '../test/support/netns';
+import { needsRoot, skipUnless } from '../test/support/requirements';
 import { nativeBinding } from './tun';
 
 const binding = nativeBinding();
@@ -482,13 +484,8 @@ test('the test entries check their arguments', () => {
 
 // ---- the real kernel: coalesced writes, forwarded, read back as TSO super-packets -----------------
 
-test('through a real vnet TUN: GSO writes the kernel forwards come back as the same segments (TTL - 1)', async (t) => {
-  if (process.getuid?.() !== 0) {
-    if (process.env.CI) assert.fail('needs root (network namespaces and TUN devices)');
-    t.skip('needs root');
-    return;
-  }
-  const ns = `4o6-gso-${process.pid}`;
+test('through a real vnet TUN: GSO writes the kernel forwards come back as the same segments (TTL - 1)', { skip: skipUnless(needsRoot()) }, async (t) => {
+  const ns = `${TEST_NETNS_PREFIX}${process.pid}-gso`; // the test prefix: a crashed run's namespace is removed by the next
   execFileSync('ip', ['netns', 'add', ns]);
   t.after(() => execFileSync('ip', ['netns', 'del', ns]));
   const flow = { src: '198.18.8.1', dst: '198.18.8.2', tcpOptions: TIMESTAMPS };
