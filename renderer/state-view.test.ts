@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { TunnelSnapshot } from '../contract/ipc-schema';
 import { emptyStats } from '../contract/stats';
 import type { TunnelState } from '../contract/tunnel-state';
-import { buttonView, failureView, helperProblem, importSummary, snapshotForProfile, statusView } from './state-view';
+import { buttonView, failureView, guardLine, helperProblem, importSummary, killSwitchText, snapshotForProfile, statusView } from './state-view';
 
 const failed: TunnelState = { kind: 'failed', failure: { reason: 'wrong-key', message: 'the server answered 199: it has no key or a different key' } };
 
@@ -56,4 +56,19 @@ test('the import summary says what was new, what was already here, and names the
     'Nothing new from 4over6-profiles.json. 2 were already here and were skipped: “Office”, “Lab”.');
   assert.equal(importSummary({ imported: [p], renamed: [], skipped: ['Office'], warnings: [] }, null),
     'Imported 1 profile. 1 was already here and was skipped: “Office”.');
+});
+
+test('the kill switch line: blocked until the tunnel is back while reconnecting; lockdown while disconnected; nothing otherwise', () => {
+  const reconnecting = { kind: 'reconnecting', server: 'fd00::1', serverAddress: 'fd00::1', attempt: 1, retryInMs: 1000,
+    held: { address: '198.18.0.2', prefixLength: 24, route: '0.0.0.0', dns: [], tunName: '4o6', mtu: 1500 },
+    lastFailure: { reason: 'connection-lost', message: '' } } as unknown as TunnelState;
+  const on = { mode: 'on' as const, allowLan: false, active: true, blocking: true };
+  assert.deepEqual(guardLine(snap(reconnecting, { guard: on })), { text: 'Traffic is blocked until the tunnel is back', settingsHint: false });
+  assert.equal(guardLine(snap(reconnecting, { guard: { ...on, blocking: false } })), null);
+  assert.equal(guardLine(snap(reconnecting, { guard: null })), null);
+  assert.deepEqual(guardLine(snap({ kind: 'idle' }, { guard: { ...on, mode: 'lockdown' } })), { text: 'Lockdown: IPv4 traffic is blocked while disconnected', settingsHint: true });
+  // "on" lifts its block when a connection fails: a block still reported for a moment is not "lockdown".
+  assert.equal(guardLine(snap(failed, { guard: on })), null);
+  assert.equal(killSwitchText(snap(reconnecting, { guard: { ...on, allowLan: true } })), 'On: IPv4 leaves only through the tunnel (local network allowed)');
+  assert.equal(killSwitchText(snap(reconnecting, { guard: { ...on, mode: 'off' } })), 'Off');
 });

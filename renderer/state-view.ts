@@ -221,7 +221,8 @@ export function guardLine(snapshot: TunnelSnapshot): GuardLine | null {
   const g = snapshot.guard;
   if (!g?.blocking) return null;
   if (snapshot.state.kind === 'idle' || snapshot.state.kind === 'failed') {
-    return { text: 'Lockdown: IPv4 traffic is blocked while disconnected', settingsHint: true };
+    // Only lockdown blocks without a tunnel; with "on" the helper is lifting its block as the tunnel goes.
+    return g.mode === 'lockdown' ? { text: 'Lockdown: IPv4 traffic is blocked while disconnected', settingsHint: true } : null;
   }
   return { text: 'Traffic is blocked until the tunnel is back', settingsHint: false };
 }

@@ -315,7 +315,8 @@ describe('desktop UI in Chromium, against the real helper and gateway', { skip }
     await button().click();
     await waitForText(button(), /^Connect/, 'the button to offer Connect again', 30_000);
     assert.match(await page.getByTestId('status-title').textContent() ?? '', /Not connected/);
-    assert.match(await page.getByTestId('changes').textContent() ?? '', /Nothing: addresses, routes and DNS are as your system set them/);
+    // The helper lifts the kill switch's block just after the state turns idle: the list follows.
+    await waitForText(page.getByTestId('changes'), /Nothing: addresses, routes and DNS are as your system set them/, 'nothing left in place', 10_000);
     assert.equal(readFileSync(h.resolvConf, 'utf8'), ORIGINAL_RESOLV);
     await h.screenshot('09-disconnected');
   });
@@ -366,6 +367,20 @@ describe('desktop UI in Chromium, against the real helper and gateway', { skip }
     await button().click();
     await waitForText(text, /^The server (accepts only encrypted connections|closed the connection without offering an address)\.$/, 'plaintext refused in words', 30_000);
     assert.match(await page.getByTestId('failure-advice').textContent() ?? '', /turn on “Encrypt traffic” and enter the server’s key/);
+    // With the kill switch "on" (the default) a failed attempt leaves nothing blocked, and the window says nothing about it.
+    let guard = (await h.controller.handlers.tunnel.snapshot()).guard;
+    for (let i = 0; i < 50 && guard?.active; i++) {
+      await sleep(100);
+      guard = (await h.controller.handlers.tunnel.snapshot()).guard;
+    }
+    let tables = await h.clientExec('nft', ['list', 'tables']);
+    for (let i = 0; i < 50 && tables.includes('fourover6-guard'); i++) {
+      await sleep(100);
+      tables = await h.clientExec('nft', ['list', 'tables']);
+    }
+    assert.doesNotMatch(tables, /fourover6-guard/, `no guard table after a failed attempt with "on"\n${h.logs().slice(-6000)}`);
+    assert.deepEqual([guard?.mode, guard?.active, guard?.blocking], ['on', false, false], `the block is lifted after a failure; nft: ${tables}\n${h.logs().slice(-3000)}`);
+    assert.equal(await page.getByTestId('guard-line').count(), 0);
     await h.screenshot('10c-failed-plaintext');
     for (const name of ['No route', 'Nobody', 'Plain']) await h.controller.handlers.profiles.remove({ id: (await h.controller.handlers.profiles.list()).find((p) => p.name === name)!.id });
   });
