@@ -9,13 +9,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { type TestNamespace, createTestNamespace } from '../support/netns';
+import { needsProgram, skipUnless } from '../support/requirements';
 import { SERVER_KEY, SERVER_PORT, type UiHarness, skipReason, startUiHarness } from './ui-harness';
 
-const skip = skipReason();
-if (skip) {
-  if (process.env.CI) throw new Error(`the kill switch browser tests cannot run: ${skip}`);
-  console.log(`# kill switch browser tests skipped: ${skip}`);
-}
+const skip = skipUnless(skipReason(), needsProgram('nft', 'apt-get install nftables'), needsProgram('ping', 'apt-get install iputils-ping'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LAN_PEER = '198.19.77.2';
