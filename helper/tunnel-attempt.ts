@@ -178,7 +178,13 @@ export class TunnelAttempt {
   }
 
   private onUnsupported(): void {
-    if (!this.opts.cipher || !this.link?.encryptOutgoing) return;
+    if (!this.link?.encryptOutgoing) {
+      // A 199 to our plaintext before any address: our gateway's way of saying it requires encryption
+      // (a legacy server sends 199 only in answer to encrypted frames).
+      if (!this.offeredOnce) this.fail('plaintext-refused', 'the server requires encryption: it answered our plaintext with 199 (the profile has no key)');
+      return;
+    }
+    if (!this.opts.cipher) return;
     if (this.opts.profile.allowPlaintext) {
       this.opts.env.log.warn('the server cannot decrypt our frames; continuing WITHOUT encryption (profile allows plaintext)');
       this.link.encryptOutgoing = false;

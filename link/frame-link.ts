@@ -220,6 +220,22 @@ export class FrameLink {
     this.closeFor('local', reason);
   }
 
+  /**
+   * Sends a last plaintext frame (e.g. a 199 that says why) and closes (kind `local`) without
+   * resetting: the socket is ended and what the peer still sends is read and dropped for up to
+   * `lingerMs`, since closing with unread input would reset the connection and could lose the frame.
+   */
+  closeAfterPlainFrame(frame: Buffer, reason: string, lingerMs = 2000): void {
+    if (this.closed) return;
+    this.closed = true;
+    const socket = this.socket;
+    const timer = setTimeout(() => socket.destroy(), lingerMs);
+    socket.once('close', () => clearTimeout(timer));
+    socket.end(frame);
+    socket.resume();
+    this.handlers.onClose(reason, undefined, 'local');
+  }
+
   private closeFor(kind: LinkCloseKind, reason: string, error?: Error): void {
     if (this.closed) return;
     this.closed = true;

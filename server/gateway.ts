@@ -309,7 +309,9 @@ export class Gateway {
     }
     if (!encrypted && this.cipher && this.opts.config.requireEncryption && isClientMessage(type)) {
       this.m.plaintextRefused++;
-      this.closeSession(s, 'plaintextRefused', 'client sent plaintext but this server requires encryption (require_encryption: true)');
+      // A plain 199 first says why (our extension, docs/protocol.md): our client reports "requires encryption".
+      s.closeCause = 'plaintextRefused';
+      s.link.closeAfterPlainFrame(UNSUPPORTED_FRAME, 'client sent plaintext but this server requires encryption (require_encryption: true)');
       return;
     }
     switch (type) {

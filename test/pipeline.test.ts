@@ -11,6 +11,7 @@ import { type ServerConfig, parseServerConfig } from '../protocol/config';
 import { FrameCipher, parseUuid } from '../protocol/crypto';
 import { FrameReader, MessageType, encodeFrame } from '../protocol/frame';
 import { HEARTBEAT_FRAME, IP_REQUEST_FRAME, encodeDataUp, encodeIpResponse, parseIpResponse } from '../protocol/messages';
+import { explainFailure } from '../contract/failure-advice';
 import { Gateway } from '../server/gateway';
 import { serveMetrics } from '../server/metrics';
 import { type TunnelProfile, TunnelEngine, connectTcpOverIpv6, systemClock } from '../helper/tunnel-engine';
@@ -308,6 +309,9 @@ test('plaintext client against a server that requires encryption: refused, with 
   const { engine } = startClient(port, { key: null });
   const s = await engine.settled();
   assert.equal(s.kind === 'failed' && s.failure.reason, 'plaintext-refused');
+  // The gateway said why (a plain 199 before it closed), so the client knows, rather than guesses.
+  assert.match(s.kind === 'failed' ? s.failure.message : '', /requires encryption: it answered our plaintext with 199/);
+  assert.equal(explainFailure(s.kind === 'failed' ? s.failure : { reason: 'connection-lost', message: '' }).summary, 'The server accepts only encrypted connections.');
   assert.equal(gateway.metrics().plaintextRefused, 1);
 });
 
