@@ -75,7 +75,8 @@ const rows: Array<[string, TunnelState, TunnelEvent, TunnelState]> = [
   ['connected + disconnect', connected, { type: 'disconnect' }, disconnectingIdle],
   ['reconnecting + disconnect', reconnecting0, { type: 'disconnect' }, disconnectingIdle],
   ['resolving + disconnect', resolving, { type: 'disconnect' }, disconnectingIdle],
-  ['failed + disconnect', failedLost, { type: 'disconnect' }, disconnectingIdle],
+  // A failed tunnel was torn down before it failed: nothing is left to undo (no kill-switch flicker).
+  ['failed + disconnect', failedLost, { type: 'disconnect' }, IDLE],
   ['idle + disconnect', IDLE, { type: 'disconnect' }, IDLE],
   ['disconnecting + failed', disconnectingIdle, { type: 'failed', failure: LOST }, disconnectingIdle],
   ['disconnecting(idle) + torndown', disconnectingIdle, { type: 'torndown' }, IDLE],

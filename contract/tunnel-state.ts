@@ -10,7 +10,8 @@
 //     |                  '-----------------------------|-------------------------------->  connecting
 //     |                  | failed (first attempt,      |                                   that holds a lease
 //     |                  v  or permanent)              v
-//     '--torndown-- disconnecting <--disconnect (from any state but idle)    failed <--torndown (then: failed)
+//     '--torndown-- disconnecting <--disconnect (from any state but idle, failed)  failed <--torndown (then: failed)
+//   failed --disconnect--> idle (it was torn down before it failed: nothing left to undo)
 //
 // The plan, carried by the state (as Mullvad's tunnel state machine carries its "after disconnect"):
 // - `onLoss` (connecting, connected): what a lost or failed connection leads to: 'reconnect' or 'stop'.
@@ -115,6 +116,7 @@ export const IDLE: TunnelState = { kind: 'idle' };
 /** The next state; events that make no sense in a state leave it unchanged (the same object). */
 export function transition(s: TunnelState, e: TunnelEvent): TunnelState {
   if (e.type === 'disconnect') {
+    if (s.kind === 'failed') return IDLE; // torn down before it failed: nothing left to undo
     return s.kind === 'idle' || s.kind === 'disconnecting' ? s : { kind: 'disconnecting', then: 'idle', failure: null };
   }
   switch (s.kind) {
