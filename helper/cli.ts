@@ -18,7 +18,7 @@ import { parseUuid } from '../protocol/crypto';
 import { isServerHost } from '../protocol/names';
 import { formatBytes, formatRate } from '../contract/format';
 import { type EngineTiming, type TunnelProfile, TunnelEngine } from './tunnel-engine';
-import { DEFAULT_CLIENT_IDS_PATH, clientIdFor } from './client-ids';
+import { clientIdFor, defaultClientIdsPath } from './client-ids';
 import { KillSwitch } from './kill-switch';
 import { systemEnvironment } from './system-environment';
 
@@ -43,7 +43,7 @@ interface ConnectOptions {
   tunOffload: boolean;
   killSwitch: KillSwitchMode;
   allowLan: boolean;
-  clientIds: string;
+  clientIds?: string;
   reconnectQueue: number;
 }
 
@@ -77,7 +77,7 @@ function profileFrom(opts: ConnectOptions, log: Logger): TunnelProfile {
     dns: opts.dns && (base?.dns ?? true),
     tunName: opts.tunName ?? base?.tunName ?? '4over6',
     autoReconnect: opts.reconnect,
-    clientId: clientIdFor(opts.clientIds, server, port, (m) => log.warn(m)),
+    clientId: clientIdFor(opts.clientIds ?? defaultClientIdsPath(opts.journal), server, port, (m) => log.warn(m)),
   };
 }
 
@@ -188,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--kill-switch <mode>', 'off; on: IPv4 only through the tunnel while connected or reconnecting; ' +
       'lockdown: also while disconnected, until `4over6 cleanup`').choices(KILL_SWITCH_MODES).default(DEFAULT_KILL_SWITCH))
     .option('--allow-lan', 'with the kill switch, let IPv4 reach the local networks outside the tunnel', false)
-    .option('--client-ids <path>', 'where this client keeps its identity per gateway (to get its address back)', DEFAULT_CLIENT_IDS_PATH)
+    .option('--client-ids <path>', 'where this client keeps its identity per gateway (to get its address back) (default: client-ids.json beside the journal)')
     .option('--reconnect-queue <packets>', 'packets kept while reconnecting and sent when the tunnel is back (0: drop them)', intArg(0, 4096), 64)
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (opts: ConnectOptions) => {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { clientIdFor, gatewayKey } from './client-ids';
+import { clientIdFor, defaultClientIdsPath, gatewayKey } from './client-ids';
 
 const dir = mkdtempSync(join(tmpdir(), '4o6-ids-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,4 +32,9 @@ test('a file that is not ours is replaced, with a warning, never half trusted', 
     assert.equal(warnings.length, 1, junk);
     assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), { '[gw]:1': id });
   }
+});
+
+test('without --client-ids the ids live beside the journal (a test or a second instance that moves its journal moves them too)', () => {
+  assert.equal(defaultClientIdsPath('/var/lib/4over6/cli-journal.jsonl'), '/var/lib/4over6/client-ids.json');
+  assert.equal(defaultClientIdsPath('/tmp/t1/journal.jsonl'), '/tmp/t1/client-ids.json');
 });

@@ -6,10 +6,13 @@
 // File: one JSON object, `{"[fd00::2]:5555": "<32 lowercase hex>", ...}`, replaced atomically.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isClientId } from '../protocol/ip-request';
 
-export const DEFAULT_CLIENT_IDS_PATH = '/var/lib/4over6/client-ids.json';
+/** Where the ids are kept unless told: beside the process's change journal (by default /var/lib/4over6). */
+export function defaultClientIdsPath(journalPath: string): string {
+  return join(dirname(journalPath), 'client-ids.json');
+}
 
 export function gatewayKey(server: string, port: number): string {
   return `[${server.toLowerCase()}]:${port}`;

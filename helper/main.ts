@@ -21,7 +21,7 @@ import { ChangeJournal } from '../netconfig/journal';
 import { NetConfigurator } from '../netconfig/net-config';
 import { parseUuid } from '../protocol/crypto';
 import { HelperService, type PeerCredentials } from './helper-service';
-import { DEFAULT_CLIENT_IDS_PATH, clientIdFor } from './client-ids';
+import { clientIdFor, defaultClientIdsPath } from './client-ids';
 import { KillSwitch } from './kill-switch';
 import { TunnelEngine } from './tunnel-engine';
 import { systemEnvironment } from './system-environment';
@@ -32,7 +32,7 @@ interface HelperOptions {
   group: string;
   allowUid?: number;
   journal: string;
-  clientIds: string;
+  clientIds?: string;
   resolvConf?: string;
   tunName: string;
   appGoneSeconds: number;
@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
       return Number(v);
     })
     .option('--journal <path>', 'journal of system changes, replayed after a crash', '/var/lib/4over6/journal.jsonl')
-    .option('--client-ids <path>', 'where the helper keeps its identity per gateway (to get its address back)', DEFAULT_CLIENT_IDS_PATH)
+    .option('--client-ids <path>', 'where the helper keeps its identity per gateway (to get its address back) (default: client-ids.json beside the journal)')
     .option('--resolv-conf <path>', 'write DNS to this file instead of the system resolver (tests)')
     .option('--tun-name <name>', 'TUN device name', '4over6')
     .option('--app-gone-seconds <s>', 'spawned mode: exit this long after the app disconnected', (v) => Number(v), 10)
@@ -215,7 +215,7 @@ async function main(argv: string[]): Promise<number> {
         dns: profile.dns,
         tunName: opts.tunName,
         autoReconnect: profile.autoReconnect,
-        clientId: clientIdFor(opts.clientIds, profile.server, profile.port, (m) => log.warn(m)),
+        clientId: clientIdFor(opts.clientIds ?? defaultClientIdsPath(opts.journal), profile.server, profile.port, (m) => log.warn(m)),
       }, systemEnvironment({ net: netcfg, log, tunOffload: true, resolvConfPath: opts.resolvConf, guard: killSwitch }));
     },
     userName: accountName,
