@@ -121,6 +121,8 @@ export function explainFailure(failure: Failure): FailureAdvice {
   // A wrong key is decided by the engine (a 199 answer, frames that do not decrypt): its message
   // names no system error, and a system error inside it would not change what to do.
   const cause = failure.reason === 'wrong-key' ? undefined : CAUSES.find((c) => c.test.test(failure.message));
-  const known = cause ?? BY_REASON[failure.reason] ?? { summary: `${FAILURE_TEXT[failure.reason] ?? failure.reason}.`, advice: 'Try again.' };
+  // A reason this app does not know (a newer helper) has no sentence of ours (BY_REASON and
+  // FAILURE_TEXT cover the same reasons): its name has to do.
+  const known = cause ?? BY_REASON[failure.reason] ?? { summary: `${failure.reason}.`, advice: 'Try again.' };
   return { summary: known.summary, advice: known.advice, detail };
 }
