@@ -4,8 +4,17 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { hex } from '../test/support/hex';
-import { AuthenticationError, FrameCipher, MAX_INNER_FRAME_BYTES, UuidError, formatUuid, parseUuid } from './crypto';
-import { FrameReader, MalformedFrameError, MessageType, encodeFrame } from './frame';
+import {
+  AuthenticationError,
+  ENCRYPTION_OVERHEAD_BYTES,
+  FrameCipher,
+  MAX_INNER_FRAME_BYTES,
+  MAX_NEGOTIATED_INNER_FRAME_BYTES,
+  UuidError,
+  formatUuid,
+  parseUuid,
+} from './crypto';
+import { FrameReader, MAX_NEGOTIATED_FRAME_BYTES, MalformedFrameError, MessageType, encodeFrame } from './frame';
 import { encodeIpRequestPayload } from './ip-request';
 import { HEARTBEAT_FRAME, encodeDataUp } from './messages';
 
@@ -229,4 +238,37 @@ test('each process draws its own nonces: the first frame of two fresh processes 
   assert.match(a, /^[0-9a-f]{48}$/);
   assert.notEqual(a, '0'.repeat(48));
   assert.notEqual(a, b);
+});
+
+test('negotiated limit: inner frames up to 65544 bytes seal into frames of exactly the reader\'s raised limit', () => {
+  assert.equal(MAX_NEGOTIATED_INNER_FRAME_BYTES, 65544); // 5 + 4 + 65535
+  assert.equal(FrameCipher.sealedBytes(MAX_NEGOTIATED_INNER_FRAME_BYTES), MAX_NEGOTIATED_FRAME_BYTES);
+  assert.equal(ENCRYPTION_OVERHEAD_BYTES, 45);
+  const cipher = new FrameCipher(parseUuid(UUID), fixedNonce(NONCE_0_23));
+  const payload = Buffer.alloc(MAX_NEGOTIATED_INNER_FRAME_BYTES - 5);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 255;
+  const inner = encodeFrame(MessageType.SuperPacket, payload, MAX_NEGOTIATED_INNER_FRAME_BYTES);
+  const sealed = cipher.seal(inner, MAX_NEGOTIATED_INNER_FRAME_BYTES);
+  assert.deepEqual(sealed.subarray(0, 5), hex('35000100 c8'));
+  assert.equal(sealed.length, 65589);
+  const reader = new FrameReader();
+  reader.maxFrameBytes = MAX_NEGOTIATED_FRAME_BYTES;
+  const [frame] = reader.push(sealed);
+  assert.deepEqual(cipher.open(frame.payload), inner, 'open() takes any length its exact-length check accepts');
+  assert.throws(() => cipher.seal(Buffer.alloc(MAX_NEGOTIATED_INNER_FRAME_BYTES + 1), MAX_NEGOTIATED_INNER_FRAME_BYTES),
+    /^RangeError: inner frame of 65545 bytes is too large to encrypt \(max 65544\)$/);
+});
+
+test('the limit is per call: the same cipher still refuses 2009 bytes without it, and sealInto takes it too', () => {
+  const cipher = new FrameCipher(parseUuid(UUID), fixedNonce(NONCE_0_23));
+  const inner = encodeFrame(MessageType.SuperPacket, Buffer.alloc(2004, 0x5a), MAX_NEGOTIATED_INNER_FRAME_BYTES); // 2009 bytes
+  assert.equal(cipher.seal(inner, MAX_NEGOTIATED_INNER_FRAME_BYTES).length, 2054);
+  assert.throws(() => cipher.seal(inner), /inner frame of 2009 bytes is too large to encrypt \(max 2008\)/);
+  assert.throws(() => cipher.sealInto(Buffer.alloc(3000), 0, inner), /max 2008/);
+  assert.throws(() => cipher.seal(inner, 2008), /max 2008/);
+  const dst = Buffer.alloc(2060, 0xee);
+  assert.equal(cipher.sealInto(dst, 3, inner, 2009), 2054);
+  assert.deepEqual(dst.subarray(0, 8), hex('eeeeee 06080000 c8'));
+  assert.deepEqual(dst.subarray(2057), hex('eeeeee'));
+  assert.deepEqual(cipher.open(dst.subarray(8, 2057)), inner);
 });

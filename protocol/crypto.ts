@@ -2,6 +2,7 @@
 import sodium from 'sodium-native';
 import { isCanonicalUuid } from './names';
 import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, MalformedFrameError, MessageType, writeFrameHeader } from './frame';
+import { MAX_SUPER_PACKET_BYTES, SUPER_HEADER_BYTES } from './super-packet';
 
 export const NONCE_BYTES = 24;
 export const TAG_BYTES = 16;
@@ -15,6 +16,8 @@ export const ADDITIONAL_DATA = Buffer.from('19260817\0', 'latin1');
 export const ENCRYPTION_OVERHEAD_BYTES = FRAME_HEADER_BYTES + NONCE_BYTES + TAG_BYTES; // 45
 /** Largest inner frame that still fits a legacy-sized outer frame (2053 - 45). */
 export const MAX_INNER_FRAME_BYTES = MAX_FRAME_BYTES - ENCRYPTION_OVERHEAD_BYTES; // 2008
+/** Largest inner frame once super-packets are negotiated: a type-106 frame with the largest region. */
+export const MAX_NEGOTIATED_INNER_FRAME_BYTES = FRAME_HEADER_BYTES + SUPER_HEADER_BYTES + MAX_SUPER_PACKET_BYTES; // 65544
 /** Smallest valid encrypted payload: nonce, an empty inner frame, tag. */
 const MIN_ENCRYPTED_PAYLOAD_BYTES = NONCE_BYTES + FRAME_HEADER_BYTES + TAG_BYTES;
 
@@ -88,20 +91,24 @@ export class FrameCipher {
     return innerBytes + ENCRYPTION_OVERHEAD_BYTES;
   }
 
-  /** Encrypts a whole inner frame into a new type-200 frame. */
-  seal(inner: Uint8Array): Buffer {
+  /**
+   * Encrypts a whole inner frame into a new type-200 frame. `maxInnerBytes` is the connection's
+   * limit (MAX_NEGOTIATED_INNER_FRAME_BYTES after negotiation): a parameter, as one cipher serves
+   * every session of a gateway.
+   */
+  seal(inner: Uint8Array, maxInnerBytes: number = MAX_INNER_FRAME_BYTES): Buffer {
     const out = Buffer.allocUnsafe(FrameCipher.sealedBytes(inner.length));
-    this.sealInto(out, 0, inner);
+    this.sealInto(out, 0, inner, maxInnerBytes);
     return out;
   }
 
   /** Encrypts a whole inner frame into `dst` at `offset`; returns the bytes written. */
-  sealInto(dst: Buffer, offset: number, inner: Uint8Array): number {
-    if (inner.length > MAX_INNER_FRAME_BYTES) {
-      throw new RangeError(`inner frame of ${inner.length} bytes is too large to encrypt (max ${MAX_INNER_FRAME_BYTES})`);
+  sealInto(dst: Buffer, offset: number, inner: Uint8Array, maxInnerBytes: number = MAX_INNER_FRAME_BYTES): number {
+    if (inner.length > maxInnerBytes) {
+      throw new RangeError(`inner frame of ${inner.length} bytes is too large to encrypt (max ${maxInnerBytes})`);
     }
     const total = FrameCipher.sealedBytes(inner.length);
-    writeFrameHeader(dst, offset, MessageType.Encrypted, total - FRAME_HEADER_BYTES);
+    writeFrameHeader(dst, offset, MessageType.Encrypted, total - FRAME_HEADER_BYTES, total);
     const nonce = dst.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + NONCE_BYTES);
     this.nextNonce(nonce);
     nonce.copy(this.key, UUID_BYTES, 0, NONCE_KEY_BYTES);

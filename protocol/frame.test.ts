@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { hex } from '../test/support/hex';
-import { EMPTY, FrameReader, MAX_FRAME_BYTES, MalformedFrameError, MessageType, encodeFrame, isValidFrameLength, writeFrameHeader } from './frame';
+import {
+  EMPTY,
+  FrameReader,
+  MAX_FRAME_BYTES,
+  MAX_NEGOTIATED_FRAME_BYTES,
+  MalformedFrameError,
+  MessageType,
+  encodeFrame,
+  isValidFrameLength,
+  writeFrameHeader,
+} from './frame';
 
 function readAll(...chunks: Buffer[]): Array<{ type: number; payload: string }> {
   const reader = new FrameReader();
@@ -153,4 +163,86 @@ test('bufferedBytes: what a cut frame holds back, header first, then the rest', 
   assert.equal(new MalformedFrameError(9).message, 'malformed frame: length field 9 is outside 5..2053');
   assert.equal(new MalformedFrameError(9).code, 'FRAME_LENGTH_INVALID');
   assert.equal(new MalformedFrameError(9).name, 'MalformedFrameError', 'the gateway and the engine tell it apart by name');
+});
+
+test('our own types: 105 capabilities, 106 super-packet; the negotiated limit is 65589 bytes', () => {
+  assert.equal(MessageType.Capabilities, 105);
+  assert.equal(MessageType.SuperPacket, 106);
+  // outer header 5 + region header 4 + largest IPv4 packet 65535 + sealing overhead 45
+  assert.equal(MAX_NEGOTIATED_FRAME_BYTES, 65589);
+  assert.deepEqual(encodeFrame(MessageType.SuperPacket, hex('e803 00 00')).subarray(0, 5), hex('09000000 6a'));
+});
+
+test('isValidFrameLength with a raised limit: 5 and 65589 are frames, 4 and 65590 are not', () => {
+  assert.equal(isValidFrameLength(4, MAX_NEGOTIATED_FRAME_BYTES), false);
+  assert.equal(isValidFrameLength(5, MAX_NEGOTIATED_FRAME_BYTES), true);
+  assert.equal(isValidFrameLength(2054, MAX_NEGOTIATED_FRAME_BYTES), true);
+  assert.equal(isValidFrameLength(65589, MAX_NEGOTIATED_FRAME_BYTES), true);
+  assert.equal(isValidFrameLength(65590, MAX_NEGOTIATED_FRAME_BYTES), false);
+  assert.equal(isValidFrameLength(2054), false, 'the default stays the legacy limit');
+});
+
+test('the reader starts at the legacy limit and refuses 2054 bytes, also when the header is cut', () => {
+  const reader = new FrameReader();
+  assert.equal(reader.maxFrameBytes, 2053);
+  assert.throws(() => reader.push(hex('06080000 66')), /outside 5\.\.2053/);
+  const cut = new FrameReader();
+  assert.deepEqual(cut.push(hex('060800')), []);
+  assert.throws(() => cut.push(hex('00 66')), (e: unknown) => e instanceof MalformedFrameError && e.length === 2054);
+});
+
+test('a raised reader takes a 65589-byte frame whole, cut, and with a cut header; 65590 is malformed naming 65589', () => {
+  const payload = Buffer.alloc(MAX_NEGOTIATED_FRAME_BYTES - 5);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 13) & 255;
+  const frame = encodeFrame(MessageType.Encrypted, payload, MAX_NEGOTIATED_FRAME_BYTES);
+  assert.deepEqual(frame.subarray(0, 5), hex('35000100 c8')); // 65589 = 0x10035
+
+  const whole = new FrameReader();
+  whole.maxFrameBytes = MAX_NEGOTIATED_FRAME_BYTES;
+  const [a] = whole.push(frame);
+  assert.deepEqual(a.payload, payload);
+
+  for (const cutAt of [3, 5, 40_000]) {
+    const reader = new FrameReader();
+    reader.maxFrameBytes = MAX_NEGOTIATED_FRAME_BYTES;
+    assert.deepEqual(reader.push(frame.subarray(0, cutAt)), []);
+    assert.equal(reader.bufferedBytes, cutAt);
+    const [b] = reader.push(frame.subarray(cutAt));
+    assert.equal(b.type, 200);
+    assert.deepEqual(b.payload, payload);
+  }
+
+  const over = new FrameReader();
+  over.maxFrameBytes = MAX_NEGOTIATED_FRAME_BYTES;
+  assert.throws(() => over.push(hex('36000100 c8')), (e: unknown) =>
+    e instanceof MalformedFrameError && e.length === 65590 && e.message === 'malformed frame: length field 65590 is outside 5..65589');
+  const overCut = new FrameReader();
+  overCut.maxFrameBytes = MAX_NEGOTIATED_FRAME_BYTES;
+  overCut.push(hex('36'));
+  assert.throws(() => overCut.push(hex('000100 c8')), /outside 5\.\.65589/);
+});
+
+test('maxFrameBytes: 2053..65589 only, and lowering it restores the legacy limit', () => {
+  const reader = new FrameReader();
+  for (const bad of [2052, 65590, 3000.5, Number.NaN]) {
+    assert.throws(() => { reader.maxFrameBytes = bad; }, RangeError, String(bad));
+  }
+  assert.throws(() => { reader.maxFrameBytes = 2052; }, /frame limit must be an integer in 2053\.\.65589, got 2052/);
+  assert.equal(reader.maxFrameBytes, 2053, 'a refused value changes nothing');
+  reader.maxFrameBytes = 65589;
+  assert.equal(reader.maxFrameBytes, 65589);
+  assert.equal(reader.push(encodeFrame(0x6a, Buffer.alloc(2049), 65589)).length, 1);
+  reader.maxFrameBytes = 2053;
+  assert.throws(() => reader.push(encodeFrame(0x6a, Buffer.alloc(2049), 65589)), /outside 5\.\.2053/);
+});
+
+test('writeFrameHeader and encodeFrame with a raised limit stop exactly at it', () => {
+  const dst = Buffer.alloc(8, 0xee);
+  writeFrameHeader(dst, 1, 0x6a, 65584, 65589);
+  assert.deepEqual(dst, hex('ee 35000100 6a eeee'));
+  assert.throws(() => writeFrameHeader(dst, 1, 0x6a, 65585, 65589), /^RangeError: frame of 65590 bytes exceeds the 65589-byte limit$/);
+  assert.throws(() => writeFrameHeader(dst, 1, 0x6a, 2049), /frame of 2054 bytes exceeds the 2053-byte limit/);
+  assert.throws(() => encodeFrame(0x6a, Buffer.alloc(65585), 65589), /65590 bytes exceeds the 65589-byte limit/);
+  assert.equal(encodeFrame(0x6a, Buffer.alloc(65584), 65589).length, 65589);
+  assert.equal(new MalformedFrameError(9, undefined, 65589).message, 'malformed frame: length field 9 is outside 5..65589');
 });

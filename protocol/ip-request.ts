@@ -11,15 +11,25 @@
 //   address reservations by it, so a client whose IPv6 source address changed still gets its lease back.
 //   It is a bearer secret: sent inside type-200 frames when the profile has a key.
 // - `addr`: the address the client held before (to ask for it back after a reconnect).
-// - `caps`: capabilities the client supports (reserved for the super-packet exchange; none defined yet).
+// - `caps`: capabilities the client supports (`gso`: super-packet frames); a gateway that shares
+//   some answers with a type-105 frame (capabilities.ts).
 // Every field is optional; unknown `key=value` tokens are ignored so later versions can add fields.
+// The line's grammar (magic, tokens, length limit) is extension-line.ts, shared with type 105.
+import {
+  EXTENSION_MAGIC,
+  ExtensionField,
+  MAX_EXTENSION_LINE_BYTES,
+  encodeCapabilityList,
+  encodeExtensionLine,
+  parseCapabilityList,
+  parseExtensionLine,
+} from './extension-line';
 import { isIPv4 } from './messages';
 
-export const IP_REQUEST_MAGIC = '4o6/1';
+export const IP_REQUEST_MAGIC = EXTENSION_MAGIC;
 /** Longer payloads are not ours: ignored, as a legacy server would. */
-export const MAX_IP_REQUEST_PAYLOAD_BYTES = 256;
+export const MAX_IP_REQUEST_PAYLOAD_BYTES = MAX_EXTENSION_LINE_BYTES;
 const CLIENT_ID = /^[0-9a-f]{32}$/;
-const CAP_NAME = /^[a-z0-9-]{1,32}$/;
 
 export interface IpRequestExtension {
   /** 32 lowercase hex digits. */
@@ -35,20 +45,18 @@ export function isClientId(text: string): boolean {
 
 /** Encodes the type-100 payload; an empty buffer when there is nothing to say (the legacy request). */
 export function encodeIpRequestPayload(ext: Partial<IpRequestExtension>): Buffer {
-  const tokens = [IP_REQUEST_MAGIC];
+  const fields: ExtensionField[] = [];
   if (ext.clientId !== undefined) {
     if (!isClientId(ext.clientId)) throw new RangeError(`client id must be 32 lowercase hex digits, got "${ext.clientId}"`);
-    tokens.push(`id=${ext.clientId}`);
+    fields.push(['id', ext.clientId]);
   }
   if (ext.previousAddress !== undefined) {
     if (!isIPv4(ext.previousAddress)) throw new RangeError(`not an IPv4 address: ${ext.previousAddress}`);
-    tokens.push(`addr=${ext.previousAddress}`);
+    fields.push(['addr', ext.previousAddress]);
   }
-  const caps = ext.caps ?? [];
-  for (const c of caps) if (!CAP_NAME.test(c)) throw new RangeError(`bad capability name: "${c}"`);
-  if (caps.length > 0) tokens.push(`caps=${caps.join(',')}`);
-  if (tokens.length === 1) return Buffer.alloc(0);
-  return Buffer.from(tokens.join(' '), 'latin1');
+  const caps = encodeCapabilityList(ext.caps ?? []);
+  if (caps !== '') fields.push(['caps', caps]);
+  return encodeExtensionLine(fields);
 }
 
 /**
@@ -56,19 +64,13 @@ export function encodeIpRequestPayload(ext: Partial<IpRequestExtension>): Buffer
  * extension; malformed fields are dropped one by one, so a peer cannot make the request fail.
  */
 export function parseIpRequestPayload(payload: Uint8Array): IpRequestExtension | null {
-  if (payload.byteLength === 0 || payload.byteLength > MAX_IP_REQUEST_PAYLOAD_BYTES) return null;
-  const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1');
-  const tokens = text.split(' ');
-  if (tokens[0] !== IP_REQUEST_MAGIC) return null;
+  const fields = parseExtensionLine(payload);
+  if (fields === null) return null;
   const ext: IpRequestExtension = { caps: [] };
-  for (const token of tokens.slice(1)) {
-    const eq = token.indexOf('=');
-    if (eq <= 0) continue;
-    const key = token.slice(0, eq);
-    const value = token.slice(eq + 1);
+  for (const [key, value] of fields) {
     if (key === 'id' && isClientId(value)) ext.clientId = value;
     else if (key === 'addr' && isIPv4(value)) ext.previousAddress = value;
-    else if (key === 'caps') ext.caps = value.split(',').filter((c) => CAP_NAME.test(c));
+    else if (key === 'caps') ext.caps = parseCapabilityList(value);
   }
   return ext;
 }
