@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { intToIpv4, ipv4ToInt } from '../protocol/config';
-import { type Grant, LeaseTable, isExclusiveIdentity } from './lease-table';
+import { type Grant, LeaseTable, identityOf, isExclusiveIdentity, isIdentity } from './lease-table';
 
 const ip = ipv4ToInt;
 const GRACE = 600_000;
@@ -206,4 +206,54 @@ test('a large pool: a thousand clients leave and come back to their own addresse
   const again = Array.from({ length: 1000 }, (_, k) => t.acquire(id(999 - k), null, 2)!).reverse();
   assert.deepEqual(again.map((g) => g.address), first);
   assert.ok(again.every((g) => g.kind === 'reserved'));
+});
+
+test('identities: made from the client id when there is one, else the source; only well-formed ones are read back', () => {
+  assert.equal(identityOf('0123456789abcdef0123456789abcdef', 'fd00::7'), 'id:0123456789abcdef0123456789abcdef');
+  assert.equal(identityOf('', 'fd00::7'), 'id:', 'an empty id is still an id (the parser refuses it before)');
+  assert.equal(identityOf(undefined, 'fd00::7'), 'src:fd00::7');
+  assert.equal(isExclusiveIdentity('src:id:'), false);
+
+  const good = [A, 'id:0123456789abcdef0123456789abcdef', LEGACY, 'src:::', 'src:::ffff:198.51.100.7',
+    `src:${'fd00:1111:2222:3333:4444:5555:6666:7777'.padEnd(45, '.')}`];
+  for (const text of good) assert.equal(isIdentity(text), true, text);
+  const bad = ['', 'id:', 'id:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'id:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'id:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    'id:gggggggggggggggggggggggggggggggg', ` ${A}`, `${A} `, `${A}\n`, 'xid:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+    'src:', 'src::', `src:${':'.repeat(46)}`, 'src:FD00::1', 'src:fd00::1 ', ' src:fd00::1', 'src:fd00::1/64', 'xsrc:fd00::1', 'src:fd00::1\n'];
+  for (const text of bad) assert.equal(isIdentity(text), false, JSON.stringify(text));
+});
+
+test('the pool: both ends belong to it, the addresses beside them and the gateway do not', () => {
+  const t = new LeaseTable(ip('198.18.0.2'), ip('198.18.0.9'), [ip('198.18.0.5')], GRACE);
+  const inside = (a: string) => t.contains(ip(a));
+  assert.deepEqual(['198.18.0.1', '198.18.0.2', '198.18.0.5', '198.18.0.9', '198.18.0.10'].map(inside), [false, true, false, true, false]);
+  assert.equal(t.freeCount, 7);
+  // Outside the pool nothing is held, in use or granted on request.
+  const a = t.acquire(A, ip('198.18.0.10'), 0)!;
+  assert.equal(show(a), '198.18.0.2 free');
+  assert.equal(t.holderOf(ip('198.18.0.2')), A);
+  assert.equal(t.isInUse(ip('198.18.0.2')), true);
+  assert.equal(t.holderOf(ip('198.18.0.10')), undefined);
+  assert.equal(t.isInUse(ip('198.18.0.1')), false);
+  assert.equal(t.isInUse(ip('198.18.0.3')), false, 'free');
+  assert.equal(show(t.acquire(B, ip('198.18.0.5'), 0)), '198.18.0.3 free', 'the gateway is never granted');
+  assert.equal(show(t.acquire(C, ip('198.18.0.9'), 0)), '198.18.0.9 requested', 'the last address can be asked for');
+  t.release(ip('198.18.0.2'), 0);
+  assert.equal(t.isInUse(ip('198.18.0.2')), false, 'reserved is not in use');
+  assert.equal(t.holderOf(ip('198.18.0.2')), A);
+  // One address, the first: asked for and granted.
+  const one = new LeaseTable(ip('198.18.0.2'), ip('198.18.0.2'), [], GRACE);
+  assert.equal(show(one.acquire(A, ip('198.18.0.2'), 0)), '198.18.0.2 requested');
+});
+
+test('a pool that is empty or too large is refused with a message naming it', () => {
+  assert.throws(() => new LeaseTable(ip('198.18.0.9'), ip('198.18.0.2'), [], GRACE),
+    (e: Error) => e instanceof RangeError && e.message === 'empty pool: 198.18.0.9-198.18.0.2');
+  const first = ip('198.18.0.0');
+  assert.throws(() => new LeaseTable(first, first + (1 << 20), [], GRACE),
+    (e: Error) => e instanceof RangeError && e.message === `pool of ${(1 << 20) + 1} addresses is too large (max 1048576)`);
+  const largest = new LeaseTable(first, first + (1 << 20) - 1, [], GRACE);
+  assert.equal(largest.freeCount, 1 << 20);
+  assert.equal(largest.contains(first + (1 << 20) - 1), true);
+  assert.equal(largest.contains(first + (1 << 20)), false);
 });
