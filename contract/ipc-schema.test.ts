@@ -118,3 +118,47 @@ test('registering fails loudly when a handler is missing', () => {
   delete h.tunnel.disconnect;
   assert.throws(() => registerIpcHandlers(loopback().server, h as unknown as IpcHandlers), /no handler for vpn:tunnel.disconnect/);
 });
+
+test('every malformed reply is an INTERNAL error naming its channel; a reply with a well-formed error is that error', async () => {
+  const malformed: unknown[] = ['garbage', null, undefined, 42, {}, { value: 1 }, { ok: false }, { ok: false, error: null },
+    { ok: false, error: { code: 'PROFILE_NOT_FOUND' } }, { ok: false, error: { message: 'no code' } }, { ok: false, error: { code: 7, message: 'x' } }];
+  for (const reply of malformed) {
+    const api = createVpnApi({ invoke: async () => reply, subscribe: () => () => undefined });
+    await assert.rejects(api.profiles.list(), (err: unknown) => {
+      assert.ok(err instanceof VpnError, String(err));
+      assert.deepEqual(err.toInfo(), { code: 'INTERNAL', message: 'malformed reply on vpn:profiles.list' }, JSON.stringify(reply));
+      return true;
+    });
+  }
+  const api = createVpnApi({ invoke: async () => ({ ok: false, error: { code: 'PROFILE_NOT_FOUND', message: 'no profile p9' } }), subscribe: () => () => undefined });
+  await assert.rejects(api.profiles.remove({ id: 'p9' }), (err: unknown) => err instanceof VpnError && err.code === 'PROFILE_NOT_FOUND' && err.message === 'no profile p9');
+  // A value that is itself falsy is still the value.
+  const zero = createVpnApi({ invoke: async () => ({ ok: true, value: null }), subscribe: () => () => undefined });
+  assert.equal(await zero.profiles.importFile(), null);
+});
+
+test('the INTERNAL reply says which channel failed, and nothing of the error; without a reporter it is still INTERNAL', async () => {
+  const { client, server } = loopback();
+  registerIpcHandlers(server, handlers({ settings: { get: () => Promise.reject(new Error('EACCES /home/me/.config')) } }));
+  await assert.rejects(createVpnApi(client).settings.get(), (err: unknown) => {
+    assert.ok(err instanceof VpnError);
+    assert.deepEqual(err.toInfo(), { code: 'INTERNAL', message: 'internal error in vpn:settings.get; see the app log' });
+    return true;
+  });
+});
+
+test('each push channel goes to its own listeners only', () => {
+  const { client, server } = loopback();
+  const notifier = createIpcNotifier(server);
+  const api = createVpnApi(client);
+  const got: string[] = [];
+  api.profiles.listenChanged(() => got.push('profiles'));
+  api.settings.listenChanged(() => got.push('settings'));
+  api.app.listenLog(() => got.push('log'));
+  notifier.settings.changed({} as never);
+  notifier.app.log({} as never);
+  notifier.profiles.changed([]);
+  assert.deepEqual(got, ['settings', 'log', 'profiles']);
+  assert.deepEqual(Object.keys(notifier).sort(), ['app', 'profiles', 'settings', 'tunnel']);
+  assert.deepEqual(Object.keys(notifier.tunnel).sort(), ['state', 'stats'], 'only push channels');
+});
