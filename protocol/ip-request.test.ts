@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { encodeCapabilitiesPayload, parseCapabilitiesPayload } from './capabilities';
 import { encodeFrame, FrameReader, MessageType } from './frame';
 import { encodeIpRequestPayload, parseIpRequestPayload, MAX_IP_REQUEST_PAYLOAD_BYTES } from './ip-request';
 
@@ -37,4 +38,16 @@ test('the encoder refuses what the parser would drop', () => {
   assert.throws(() => encodeIpRequestPayload({ clientId: 'abc' }), /32 lowercase hex/);
   assert.throws(() => encodeIpRequestPayload({ previousAddress: '1.2.3' }), /not an IPv4/);
   assert.throws(() => encodeIpRequestPayload({ caps: ['Has Space'] }), /capability/);
+});
+
+test('one grammar with type 105: the same caps= field reads the same in both payloads', () => {
+  const request = encodeIpRequestPayload({ clientId: ID, caps: ['gso', 'x-1'] });
+  assert.deepEqual(parseCapabilitiesPayload(request), ['gso', 'x-1'], 'the capability parser reads the request');
+  assert.deepEqual(parseIpRequestPayload(encodeCapabilitiesPayload(['gso'])), { caps: ['gso'] });
+});
+
+test('the encoder refuses a request line over 256 bytes (the parser would ignore it)', () => {
+  const caps = Array.from({ length: 7 }, (_, i) => `${i}`.repeat(32)); // 7 * 33 - 1 = 230 bytes of names
+  assert.throws(() => encodeIpRequestPayload({ clientId: ID, caps }), /extension line of \d+ bytes exceeds 256/);
+  assert.equal(encodeIpRequestPayload({ caps: caps.slice(0, 6) }).length, 6 + 5 + 6 * 33 - 1);
 });
