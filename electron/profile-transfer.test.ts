@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -10,7 +10,8 @@ import { openConfBackend } from './conf-backend';
 import { toHelperProfile } from '../contract/profile-schema';
 import { type ProfileStore, openProfileStore } from './profile-store';
 import {
-  MAX_IMPORT_BYTES, exportDocument, exportProfilesToFile, exportProfilesToText, importProfilesFromFile, importProfilesFromText, nameFromFileName,
+  MAX_IMPORT_BYTES, exportDocument, exportProfilesToFile, exportProfilesToText, importProfilesFromFile, importProfilesFromText, nameFromFileName, parseImport,
+  selectProfiles,
 } from './profile-transfer';
 
 const dirs: string[] = [];
@@ -240,4 +241,111 @@ test('re-importing our own export skips every identical profile and says so; a c
   assert.deepEqual(mixed.imported.map((p) => p.name), ['Office (2)', 'New']);
   assert.deepEqual(mixed.skipped, ['lab', 'New']);
   assert.deepEqual(mixed.renamed, [{ from: 'Office', to: 'Office (2)' }]);
+});
+
+test('the format is told by the extension, else by the content: our document, or a legacy YAML file', () => {
+  const ours = doc([{ name: 'Office', server: 'fd00::1', port: 1, encryption: false }]);
+  const legacy = 'server: "fd00::2"\nport: 2\n';
+  const server = (fileName: string, text: string) => parseImport(fileName, text).drafts.map((d) => d.server).join();
+  assert.equal(server('x.json', ours), 'fd00::1');
+  assert.equal(server('X.JSON', ours), 'fd00::1');
+  assert.equal(server('profiles.txt', `\n  ${ours}`), 'fd00::1', 'no extension of ours: an object naming our format');
+  assert.equal(server('profiles', ours), 'fd00::1');
+  assert.equal(server('client.conf', legacy), 'fd00::2');
+  assert.equal(server('client', legacy), 'fd00::2');
+  // A .json file is ours whatever it holds; a .yaml/.yml file is legacy even when it looks like ours.
+  assert.throws(() => parseImport('x.json', legacy), (err: VpnError) => /not valid JSON/.test(err.problems[0].message));
+  for (const name of ['x.yaml', 'x.YML']) {
+    assert.throws(() => parseImport(name, ours), (err: VpnError) => err.problems.some((p) => p.field === 'server' && /required/.test(p.message)), name);
+  }
+  // An object that does not name our format is read as a legacy (YAML flow) mapping.
+  assert.equal(server('c.txt', '{"server": "fd00::3", "port": 3}'), 'fd00::3');
+});
+
+test('a refused import says how many problems and lists each on its own line', () => {
+  assert.throws(() => parseImport('/tmp/one.json', doc([{ name: 'A', server: 'fd00::1', port: 0, encryption: false }])), (err: VpnError) => {
+    assert.equal(err.message, 'nothing was imported: one.json has 1 problem:\none.json: profiles[0] (A): port: expected a port 1-65535, got 0');
+    return true;
+  });
+  assert.throws(() => parseImport('two.json', doc([{ name: 'A', server: 'fd00::1', port: 0, encryption: 'no' }])), (err: VpnError) => {
+    assert.equal(err.message, 'nothing was imported: two.json has 2 problems:\n' +
+      'two.json: profiles[0] (A): port: expected a port 1-65535, got 0\ntwo.json: profiles[0] (A): encryption: expected true or false, got "no"');
+    assert.equal(err.problems.length, 2);
+    return true;
+  });
+  assert.throws(() => parseImport('e.json', doc([])), (err: VpnError) => {
+    assert.deepEqual(err.problems, [{ source: 'e.json', entry: null, entryName: null, field: 'profiles', message: 'the file holds no profiles' }]);
+    return true;
+  });
+});
+
+test('a legacy file\'s settings that app profiles do not keep are named in a warning, defaults are not', () => {
+  assert.deepEqual(parseImport('c.yaml', 'server: "fd00::1"\nport: 1\n').warnings, []);
+  const kept = parseImport('c.yaml', 'server: "fd00::1"\nport: 1\nmtu: 1500\nprefix_length: 24\ndefault_route: true\nallow_plaintext: false\ntun_name: 4over6\n');
+  assert.deepEqual(kept.warnings, []);
+  const changed = parseImport('c.yaml', 'server: "fd00::1"\nport: 1\nmtu: 1400\nprefix_length: 16\ndefault_route: false\nallow_plaintext: true\ntun_name: vpn0\n');
+  assert.deepEqual(changed.warnings, [
+    'c.yaml: mtu 1400 is not kept: app profiles use 1500',
+    'c.yaml: prefix_length 16 is not kept: app profiles use 24',
+    'c.yaml: default_route false is not kept: app profiles use true',
+    'c.yaml: allow_plaintext true is not kept: app profiles use false',
+    'c.yaml: tun_name "vpn0" is not kept: app profiles use "4over6"',
+  ]);
+  assert.deepEqual(changed.drafts, [{ name: 'c', server: 'fd00::1', port: 1, encryption: false, uuid: null, autoReconnect: true, dns: true }]);
+  assert.equal(parseImport('c.yaml', 'server: "fd00::1"\nport: 1\ndns: false\n').drafts[0].dns, false);
+  // A legacy key's problem is named by the key, for the file as a whole.
+  assert.throws(() => parseImport('c.yaml', `server: ${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}\nport: 1\n`),
+    (err: VpnError) => err.code === 'IMPORT_INVALID' && err.problems.length === 1 &&
+      err.problems[0].source === 'c.yaml' && err.problems[0].entry === null && err.problems[0].field === 'server');
+});
+
+test('export: the chosen profiles in store order, pretty JSON with a final newline; unknown ids are named', async () => {
+  const store = await newStore();
+  const a = store.create({ name: 'A', server: 'fd00::1', port: 1, encryption: false });
+  const b = store.create({ name: 'B', server: 'fd00::2', port: 2, encryption: false });
+  assert.deepEqual(selectProfiles(store, [b.id, a.id]).map((p) => p.name), ['A', 'B']);
+  assert.deepEqual(selectProfiles(store, [b.id]).map((p) => p.name), ['B']);
+  assert.deepEqual(selectProfiles(store, []), []);
+  assert.deepEqual(selectProfiles(store).map((p) => p.name), ['A', 'B']);
+  assert.throws(() => selectProfiles(store, [a.id, 'x', 'y']), (err: VpnError) => err.code === 'PROFILE_NOT_FOUND' && err.message === 'no profile with id "x", "y"');
+  assert.equal(exportDocument([a]), `{\n  "format": "4over6-profiles",\n  "version": 1,\n  "profiles": [\n    ${JSON.stringify(a, null, 2).replace(/\n/g, '\n    ')}\n  ]\n}\n`);
+  assert.deepEqual(exportProfilesToText(store, [b.id]), { fileName: '4over6-profiles.json', text: exportDocument([b]), count: 1 });
+});
+
+test('an export that cannot be written leaves no file behind, temporary or not, and says where', async () => {
+  const store = await newStore();
+  store.create({ name: 'A', server: 'fd00::1', port: 1, encryption: false });
+  const dir = tempDir();
+  const target = join(dir, 'taken');
+  mkdirSync(join(target, 'inside'), { recursive: true }); // rename() cannot replace a non-empty directory
+  await assert.rejects(exportProfilesToFile(store, target), (err: VpnError) => {
+    assert.equal(err.code, 'FILE_FAILED');
+    assert.ok(err.message.startsWith(`cannot export to ${target}: `), err.message);
+    assert.ok(err.cause instanceof Error);
+    return true;
+  });
+  assert.deepEqual(readdirSync(dir), ['taken'], 'the temporary file was removed');
+  // A successful export leaves only its file.
+  await exportProfilesToFile(store, join(dir, 'out.json'));
+  assert.deepEqual(readdirSync(dir).sort(), ['out.json', 'taken']);
+});
+
+test('a failed read says which file and why', async () => {
+  const store = await newStore();
+  const missing = join(tempDir(), 'missing.json');
+  await assert.rejects(importProfilesFromFile(store, missing), (err: VpnError) => {
+    assert.equal(err.code, 'FILE_FAILED');
+    assert.match(err.message, new RegExp(`^cannot import ${missing.replace(/[.]/g, '\\.')}: ENOENT`));
+    return true;
+  });
+  const big = join(tempDir(), 'big.json');
+  writeFileSync(big, ' '.repeat(MAX_IMPORT_BYTES + 1));
+  await assert.rejects(importProfilesFromFile(store, big), (err: VpnError) =>
+    err.message === `cannot import ${big}: ${MAX_IMPORT_BYTES + 1} bytes; a profiles file is at most ${MAX_IMPORT_BYTES}`);
+  assert.equal(MAX_IMPORT_BYTES, 1 << 20);
+});
+
+test('a file name without a stem names the profile "Imported profile"', () => {
+  assert.equal(nameFromFileName(' .yaml'), 'Imported profile');
+  assert.equal(nameFromFileName('/x/  office  .yaml'), 'office');
 });
