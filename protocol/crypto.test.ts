@@ -272,3 +272,19 @@ test('the limit is per call: the same cipher still refuses 2009 bytes without it
   assert.deepEqual(dst.subarray(2057), hex('eeeeee'));
   assert.deepEqual(cipher.open(dst.subarray(8, 2057)), inner);
 });
+
+// docs/protocol.md section 8: the type-106 frame (a 52-byte super-packet region), sealed.
+const SUPER_PACKET_FRAME = hex(
+  '39000000 6a 0400 00 00 450000301234400040069c6cc6120002c6120001 04d20050000000010000000250 10ffff8c4a0000 33346f3633346f36');
+// Produced with the system libsodium through Python's ctypes: a binding independent of sodium-native.
+const ENCRYPTED_SUPER_PACKET_FRAME = hex(
+  '66000000c8 000102030405060708090a0b0c0d0e0f1011121314151617 b6206685da039d1fb6a03e8c7ee6ef5188a3ef3cf033511bb6599e2673f6a28c6f2eab215e5d6dccf8ed5bd668fd569a7116b77b2336678227ca122b5af75dc29e8524a4c7846d4427');
+
+test('sealed super-packet frame vector (nonce 00..17): a 106 inner frame like any other', () => {
+  const cipher = new FrameCipher(parseUuid(UUID), fixedNonce(NONCE_0_23));
+  const sealed = cipher.seal(SUPER_PACKET_FRAME, MAX_NEGOTIATED_INNER_FRAME_BYTES);
+  assert.equal(sealed.length, 102);
+  assert.deepEqual(cipher.seal(SUPER_PACKET_FRAME), sealed, 'small enough for the legacy limit too');
+  assert.deepEqual(sealed, ENCRYPTED_SUPER_PACKET_FRAME);
+  assert.deepEqual(cipher.open(sealed.subarray(5)), SUPER_PACKET_FRAME);
+});

@@ -26,12 +26,13 @@ export function encodeExtensionLine(fields: readonly ExtensionField[]): Buffer {
 
 /** The line's fields in order, or null when the payload is not our line. */
 export function parseExtensionLine(payload: Uint8Array): ExtensionField[] | null {
-  if (payload.byteLength === 0 || payload.byteLength > MAX_EXTENSION_LINE_BYTES) return null;
+  if (payload.byteLength > MAX_EXTENSION_LINE_BYTES) return null; // empty: no magic, not ours either
   const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1');
   const tokens = text.split(' ');
   if (tokens[0] !== EXTENSION_MAGIC) return null;
   const fields: ExtensionField[] = [];
-  for (const token of tokens.slice(1)) {
+  for (let i = 1; i < tokens.length; i++) {
+    const token = tokens[i];
     const eq = token.indexOf('=');
     if (eq > 0) fields.push([token.slice(0, eq), token.slice(eq + 1)]);
   }

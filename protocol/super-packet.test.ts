@@ -13,16 +13,18 @@ import {
   writeSuperHeader,
 } from './super-packet';
 
-// A region as our sender makes it: segment size 1000, no flags; IPv4 198.18.0.2 -> 198.18.0.1, DF,
-// TTL 64, total length 48; TCP 1234 -> 80, data offset 5, ACK, checksum field = the CHECKSUM_PARTIAL
-// seed (folded pseudo-header sum, not complemented: c612+0002+c612+0001+0006+001c = 0x8c4a);
-// 8 payload bytes.
-const BASE = '"e803 00 00" "45 00 0030 1234 4000 40 06 0000 c6120002 c6120001" "04d2 0050 00000001 00000002 50 10 ffff 8c4a 0000" "0102030405060708"';
+// The region of docs/protocol.md section 8: segment size 4, no flags; IPv4 198.18.0.2 -> 198.18.0.1,
+// DF, TTL 64, total length 48, header checksum 9c6c; TCP 1234 -> 80, data offset 5, ACK, checksum
+// field = the CHECKSUM_PARTIAL seed (folded pseudo-header sum, not complemented:
+// c612+0002+c612+0001+0006+001c = 0x8c4a); 8 payload bytes "34o634o6": the receiver's kernel cuts
+// it into two segments of 4.
+const DOC_REGION = hex(
+  '0400 00 00' + '45 00 0030 1234 4000 40 06 9c6c c6120002 c6120001' + '04d2 0050 00000001 00000002 50 10 ffff 8c4a 0000' + '33346f36 33346f36');
 const IP = SUPER_HEADER_BYTES;
 const TCP = IP + 20;
 
 function region(): Buffer {
-  return hex(BASE.replace(/"/g, ''));
+  return Buffer.from(DOC_REGION);
 }
 
 function withByte(at: number, value: number, buf = region()): Buffer {
@@ -95,11 +97,16 @@ test('constants: 4-byte header, 65535-byte packets, 128 segments, ECN bit 0, cap
 
 test('the reference builder makes the documented vector byte for byte, and it is accepted', () => {
   const vector = region();
-  assert.deepEqual(build({ ...SHAPE, tcpFlags: 0x10 }).subarray(0, 4), vector.subarray(0, 4));
+  assert.deepEqual(readSuperHeader(vector, 0), { segmentBytes: 4, ecn: false });
+  assert.deepEqual(build({ ...SHAPE, segmentBytes: 4 }).subarray(0, 4), vector.subarray(0, 4));
   const built = build(SHAPE);
   // Same bytes apart from what the builder picks differently (ports, sequence numbers, ids, payload).
   assert.equal(built.length, vector.length);
   assert.equal(pseudoHeaderSeed(vector.subarray(IP), 20), 0x8c4a);
+  let ipSum = 0;
+  for (let i = IP; i < TCP; i += 2) ipSum += vector.readUInt16BE(i);
+  while (ipSum > 0xffff) ipSum = (ipSum & 0xffff) + (ipSum >>> 16);
+  assert.equal(ipSum, 0xffff, 'the IPv4 header checksum is right');
   assert.equal(vector.readUInt16BE(TCP + 16), 0x8c4a);
   assert.equal(problem(vector), null);
   assert.equal(problem(built), null);
