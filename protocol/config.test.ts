@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, intToIpv4, parseClientConfig, parseServerConfig } from './config';
+import { ConfigError, intToIpv4, ipv4ToInt, parseClientConfig, parseServerConfig } from './config';
 
 // The contract's sample, byte for byte (its private addresses are only parsed, never used).
 const LEGACY_SERVER = `listen_address: "::"
@@ -190,4 +190,176 @@ test('client: IPv6 literal (also bracketed), quoted port; bad host named', () =>
   assert.equal(problems(() => parseClientConfig('server: "bad host!"\nport: 5555\n')).server, 'must be an IPv6 address or a host name, got "bad host!"');
   assert.equal(problems(() => parseClientConfig('server: "fd00::1"\nport: 0\n')).port, 'must be a port number 1-65535, got the number 0');
   assert.equal(problems(() => parseClientConfig('server: 12\nport: 5555\n')).server, 'must be an IPv6 address or a host name, got the number 12');
+});
+
+test('every optional server key has its documented default', () => {
+  const { config } = parseServerConfig(SERVER);
+  assert.deepEqual({ ...config, key: null }, {
+    listenAddress: '::', port: 5555, gateway: '198.18.0.1', poolFirst: 0xc6120002, poolLast: 0xc61200fa, netmask: '255.255.255.0', prefixLength: 24,
+    dns: ['198.18.0.53', '0.0.0.0', '0.0.0.0'], key: null, requireEncryption: true, nat: false, natInterface: null, tunName: '4over6srv%d', mtu: 1500,
+    tunOffload: true, heartbeatIntervalS: 20, heartbeatTimeoutS: 60, logLevel: 'info', metricsListen: null, maxQueueBytes: 1024 * 1024,
+    stateDir: '/var/lib/4over6/gateway', ipRequestTimeoutS: 10, maxUnleasedPerAddress: 16, maxUnleasedPerPrefix: 64, maxUnleased: 1024, leaseGraceS: 600,
+  });
+  assert.equal(config.key, null);
+});
+
+test('every optional server key is read when given', () => {
+  const text = `${SERVER}require_encryption: false
+nat: true
+nat_interface: eth1
+tun_name: gw0
+mtu: 1400
+tun_offload: false
+heartbeat_interval: 5
+heartbeat_timeout: 6
+log_level: debug
+metrics_listen: " /run/4over6/metrics.sock "
+max_queue_bytes: 16384
+state_dir: /srv/4over6
+ip_request_timeout: 3
+max_unleased_per_address: 1
+max_unleased_per_prefix: 2
+max_unleased: 1000000
+lease_grace: 0
+`;
+  const { config, warnings } = parseServerConfig(text);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual({ ...config, key: null }, {
+    listenAddress: '::', port: 5555, gateway: '198.18.0.1', poolFirst: 0xc6120002, poolLast: 0xc61200fa, netmask: '255.255.255.0', prefixLength: 24,
+    dns: ['198.18.0.53', '0.0.0.0', '0.0.0.0'], key: null, requireEncryption: false, nat: true, natInterface: 'eth1', tunName: 'gw0', mtu: 1400,
+    tunOffload: false, heartbeatIntervalS: 5, heartbeatTimeoutS: 6, logLevel: 'debug', metricsListen: '/run/4over6/metrics.sock', maxQueueBytes: 16384,
+    stateDir: '/srv/4over6', ipRequestTimeoutS: 3, maxUnleasedPerAddress: 1, maxUnleasedPerPrefix: 2, maxUnleased: 1_000_000, leaseGraceS: 0,
+  });
+  assert.equal(parseServerConfig(`${SERVER}lease_grace: 604800\n`).config.leaseGraceS, 7 * 24 * 3600);
+});
+
+test('whole numbers and ports at both ends of their range; text around values is trimmed', () => {
+  const accepted: [string, string][] = [
+    ['port', '1'], ['port', '65535'], ['port', '" 6000 "'], ['mtu', '576'], ['mtu', '2003'], ['heartbeat_interval', '1'], ['max_queue_bytes', '67108864'],
+  ];
+  for (const [key, value] of accepted) assert.doesNotThrow(() => parseServerConfig(set(key, value)(SERVER)), `${key}: ${value}`);
+  assert.equal(parseServerConfig(set('port', '" 6000 "')(SERVER)).config.port, 6000);
+  assert.equal(parseServerConfig(set('gateway', '" 198.18.0.1 "')(SERVER)).config.gateway, '198.18.0.1');
+  const refused: [string, string, string][] = [
+    ['port', '0', 'must be a port number 1-65535, got the number 0'],
+    ['port', '65536', 'must be a port number 1-65535, got the number 65536'],
+    ['port', '5555.5', 'must be a port number 1-65535, got the number 5555.5'],
+    ['port', '"0x15b3"', 'must be a port number 1-65535, got "0x15b3"'],
+    ['port', '"-1"', 'must be a port number 1-65535, got "-1"'],
+    ['port', 'true', 'must be a port number 1-65535, got the boolean true'],
+    ['port', '{ a: 1 }', 'must be a port number 1-65535, got a mapping'],
+    ['mtu', '575', 'must be a whole number 576-2003, got the number 575'],
+    ['mtu', '2004', 'must be a whole number 576-2003, got the number 2004'],
+    ['mtu', '1400.5', 'must be a whole number 576-2003, got the number 1400.5'],
+    ['heartbeat_interval', '0', 'must be a whole number 1-3600, got the number 0'],
+    ['heartbeat_timeout', '3601', 'must be a whole number 1-3600, got the number 3601'],
+    ['max_queue_bytes', '16383', 'must be a whole number 16384-67108864, got the number 16383'],
+    ['lease_grace', '-1', 'must be a whole number 0-604800, got the number -1'],
+    ['lease_grace', '604801', 'must be a whole number 0-604800, got the number 604801'],
+    ['max_unleased', '0', 'must be a whole number 1-1000000, got the number 0'],
+    ['state_dir', 'var/lib/4over6', 'must be an absolute directory path, got "var/lib/4over6"'],
+    ['metrics_listen', '" "', 'must be "host:port" or an absolute socket path, got ""'],
+    ['nat_interface', 'a-very-long-interface-name', 'must be a network interface name (1-15 letters, digits, "_", ".", ":" or "-"), got "a-very-long-interface-name"'],
+    ['nat_interface', '"eth 1"', 'must be a network interface name (1-15 letters, digits, "_", ".", ":" or "-"), got "eth 1"'],
+    ['tun_name', '"0123456789abcdef"', 'must be a network interface name (1-15 letters, digits, "_", ".", ":" or "-", and at most one "%d"), got "0123456789abcdef"'],
+    ['tun_name', '""', 'must be a network interface name (1-15 letters, digits, "_", ".", ":" or "-", and at most one "%d"), got ""'],
+    ['tun_name', '"a b"', 'must be a network interface name (1-15 letters, digits, "_", ".", ":" or "-", and at most one "%d"), got "a b"'],
+    ['require_encryption', '1', 'must be true or false, got the number 1'],
+    ['listen_address', '"fd00::1 x"', 'must be an IPv6 address such as "::", got "fd00::1 x"'],
+  ];
+  for (const [key, value, message] of refused) {
+    assert.equal(serverError(set(key, value)), `server.yaml: \`${key}\` ${message}`, `${key}: ${value}`);
+  }
+  assert.equal(parseServerConfig(set('tun_name', '"a.b:c_d-%d"')(SERVER)).config.tunName, 'a.b:c_d-%d');
+  assert.equal(parseServerConfig(set('tun_name', '"%dx"')(SERVER)).config.tunName, '%dx');
+  assert.equal(parseServerConfig(set('tun_name', '"012345678901234"')(SERVER)).config.tunName, '012345678901234');
+  assert.equal(parseServerConfig(set('nat_interface', '"e.t:h_0-1"')(SERVER)).config.natInterface, 'e.t:h_0-1');
+});
+
+test('small subnets: /31 and /32 have no network or broadcast address to avoid; /30 does', () => {
+  const plan = (gateway: string, netmask: string, range: string) => (t: string) =>
+    set('address_range', `"${range}"`)(set('netmask', `"${netmask}"`)(set('gateway', `"${gateway}"`)(t)));
+  const p31 = parseServerConfig(plan('198.18.0.0', '255.255.255.254', '198.18.0.1-198.18.0.1')(SERVER)).config;
+  assert.deepEqual([p31.prefixLength, intToIpv4(p31.poolFirst), intToIpv4(p31.poolLast)], [31, '198.18.0.1', '198.18.0.1']);
+  const p31b = parseServerConfig(plan('198.18.0.1', '255.255.255.254', '198.18.0.0-198.18.0.0')(SERVER)).config;
+  assert.equal(intToIpv4(p31b.poolFirst), '198.18.0.0');
+  assert.equal(serverError(plan('198.18.0.0', '255.255.255.252', '198.18.0.1-198.18.0.2')),
+    'server.yaml: `gateway` must be a host address of its subnet 198.18.0.0/30, got 198.18.0.0, its network address');
+  assert.equal(serverError(plan('198.18.0.3', '255.255.255.252', '198.18.0.1-198.18.0.2')),
+    'server.yaml: `gateway` must be a host address of its subnet 198.18.0.0/30, got 198.18.0.3, its broadcast address');
+  const p30 = parseServerConfig(plan('198.18.0.1', '255.255.255.252', '198.18.0.2-198.18.0.2')(SERVER)).config;
+  assert.equal(p30.prefixLength, 30);
+  // The gateway at the pool's last address, or inside a one-address pool.
+  assert.equal(serverError(plan('198.18.0.10', '255.255.255.0', '198.18.0.2-198.18.0.10')),
+    "server.yaml: `address_range` must not contain the gateway's own address 198.18.0.10, got 198.18.0.2-198.18.0.10");
+  assert.equal(serverError(plan('198.18.0.5', '255.255.255.0', '198.18.0.5-198.18.0.5')),
+    "server.yaml: `address_range` must not contain the gateway's own address 198.18.0.5, got 198.18.0.5-198.18.0.5");
+  // A whole /0: every address is in the subnet.
+  const all = parseServerConfig(plan('198.18.0.1', '0.0.0.0', '198.18.0.2-198.18.0.9')(SERVER)).config;
+  assert.equal(all.prefixLength, 0);
+  // A pool right below the gateway's subnet.
+  assert.equal(serverError(plan('198.18.1.1', '255.255.255.0', '198.18.0.254-198.18.1.9')),
+    "server.yaml: `address_range` must lie inside the gateway's subnet 198.18.1.0/24 (gateway 198.18.1.1 with its netmask), got 198.18.0.254-198.18.1.9");
+  // A bad gateway with a bad range: both said, the subnet checks skipped.
+  assert.equal(serverError(plan('127.0.0.1', '255.255.255.0', '198.18.0.9-198.18.0.2')),
+    'server.yaml: `gateway` must be a unicast address clients can route to, got 127.0.0.1, a loopback address (127.0.0.0/8); ' +
+    '`address_range` is reversed: 198.18.0.9 comes after 198.18.0.2; write the lower address first');
+  assert.equal(serverError(plan('127.0.0.1', '255.255.255.0', '198.18.0.2-198.18.0.9')),
+    'server.yaml: `gateway` must be a unicast address clients can route to, got 127.0.0.1, a loopback address (127.0.0.0/8)');
+  // Several problems at once are all named, in one message.
+  assert.equal(serverError((t) => `${plan('198.18.0.0', '255.255.255.0', '198.18.0.0-198.18.0.9')(t)}heartbeat_timeout: 20\nnat: true\n`),
+    'server.yaml: `gateway` must be a host address of its subnet 198.18.0.0/24, got 198.18.0.0, its network address; ' +
+    "`address_range` must not contain the subnet's network address 198.18.0.0, got 198.18.0.0-198.18.0.9; " +
+    '`heartbeat_timeout` must be longer than heartbeat_interval (20 s), got 20 s; ' +
+    '`nat_interface` is required when nat is true: the outbound interface to masquerade on');
+  assert.equal(parseServerConfig(`${SERVER}heartbeat_timeout: 21\n`).config.heartbeatTimeoutS, 21);
+});
+
+test('addresses as 32-bit numbers, both ways', () => {
+  for (const [text, n] of [['0.0.0.0', 0], ['255.255.255.255', 0xffffffff], ['198.18.0.1', 0xc6120001], ['1.2.3.4', 0x01020304], ['128.0.0.0', 0x80000000]] as const) {
+    assert.equal(ipv4ToInt(text), n, text);
+    assert.equal(intToIpv4(n), text, text);
+  }
+});
+
+test('the document: warnings name the file and the key; YAML errors give the line; a problem names the file', () => {
+  const { warnings } = parseServerConfig(`${SERVER}colour: blue\nsize: 2\n`, 'gw.yaml');
+  assert.deepEqual(warnings, ['gw.yaml: unknown key "colour" ignored', 'gw.yaml: unknown key "size" ignored']);
+  assert.deepEqual(parseClientConfig('server: "fd00::1"\nport: 1\nx: 1\n', 'c.yaml').warnings, ['c.yaml: unknown key "x" ignored']);
+  const yaml = problems(() => parseServerConfig('port: 5555\nlisten: [1\n'));
+  assert.match(yaml[''], /^not valid YAML \(line \d+\): /);
+  assert.doesNotMatch(yaml[''], /\n/, 'the first line of the parser\'s message only');
+  for (const text of ['', '42', '"text"', '- a\n- b']) {
+    assert.deepEqual(problems(() => parseServerConfig(text)), { '': 'the file must be a YAML mapping of keys to values' }, JSON.stringify(text));
+  }
+  try {
+    parseServerConfig('- a', 'gw.yaml');
+    assert.fail('accepted');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.name, 'ConfigError');
+    assert.equal(err.code, 'CONFIG_INVALID');
+    assert.equal(err.source, 'gw.yaml');
+    assert.equal(err.message, 'gw.yaml: the file must be a YAML mapping of keys to values');
+  }
+  assert.throws(() => parseClientConfig('port: 1\n'), (err: Error) => err.message === 'client_config.yaml: `server` is required but missing');
+  assert.throws(() => parseServerConfig('port: 1\n'), (err: Error) => err.message.startsWith('server_config.yaml: `listen_address` is required but missing; `gateway`'));
+  // A key present with an empty value is not missing: it has the wrong type.
+  assert.equal(problems(() => parseClientConfig('server:\nport: 1\n')).server, 'must be an IPv6 address or a host name, got an empty value');
+});
+
+test('every optional client key: its default and its value when given', () => {
+  assert.deepEqual(parseClientConfig('server: "fd00::1"\nport: 1\n').config,
+    { server: 'fd00::1', port: 1, key: null, mtu: 1500, prefixLength: 24, defaultRoute: true, dns: true, allowPlaintext: false, tunName: '4over6' });
+  const given = parseClientConfig('server: " vpn.example.org "\nport: 2\nmtu: 576\nprefix_length: 32\ndefault_route: false\ndns: false\nallow_plaintext: true\ntun_name: vpn0\n');
+  assert.deepEqual(given.config,
+    { server: 'vpn.example.org', port: 2, key: null, mtu: 576, prefixLength: 32, defaultRoute: false, dns: false, allowPlaintext: true, tunName: 'vpn0' });
+  assert.equal(parseClientConfig('server: "fd00::1"\nport: 1\nprefix_length: 1\n').config.prefixLength, 1);
+  assert.equal(problems(() => parseClientConfig('server: "fd00::1"\nport: 1\nprefix_length: 0\n')).prefix_length, 'must be a whole number 1-32, got the number 0');
+  assert.equal(problems(() => parseClientConfig('server: "fd00::1"\nport: 1\nprefix_length: 33\n')).prefix_length, 'must be a whole number 1-32, got the number 33');
+  // Brackets around an IPv6 literal are taken off; inside it they are refused.
+  assert.equal(parseClientConfig('server: "[fd00::1]"\nport: 1\n').config.server, 'fd00::1');
+  assert.equal(problems(() => parseClientConfig('server: "fd00::[1]"\nport: 1\n')).server, 'must be an IPv6 address or a host name, got "fd00::[1]"');
+  assert.equal(problems(() => parseClientConfig('server: "fd00::1"\nport: 1\npk: "{nope}"\n')).pk, 'must be a UUID like bbde0d1c-083b-4f20-9cce-799367ba1a5a, got "{nope}", which is not a UUID');
+  assert.equal(parseClientConfig('server: "fd00::1"\nport: 1\npk: " BBDE0D1C083B4F209CCE799367BA1A5A "\n').config.key?.toString('hex'), 'bbde0d1c083b4f209cce799367ba1a5a');
 });
