@@ -62,7 +62,7 @@ test('encrypted IP response vector (nonce f0..ff 00..07)', () => {
   assert.equal(opened.subarray(5).toString(), '198.18.0.7 0.0.0.0 198.18.0.1');
 });
 
-// docs/protocol.md section 8: an extended IP request and a data frame, sealed.
+// docs/protocol.md section 9: an extended IP request and a data frame, sealed.
 const EXTENDED_IP_REQUEST = hex(
   '3e00000064 346f362f312069643d3031323334353637383961626364656630313233343536373839616263646566 20616464723d3139382e31382e302e37');
 const ENCRYPTED_EXTENDED_IP_REQUEST = hex(
@@ -273,7 +273,7 @@ test('the limit is per call: the same cipher still refuses 2009 bytes without it
   assert.deepEqual(cipher.open(dst.subarray(8, 2057)), inner);
 });
 
-// docs/protocol.md section 8: the type-106 frame (a 52-byte super-packet region), sealed.
+// docs/protocol.md section 9: the type-106 frame (a 52-byte super-packet region), sealed.
 const SUPER_PACKET_FRAME = hex(
   '39000000 6a 0400 00 00 450000301234400040069c6cc6120002c6120001 04d20050000000010000000250 10ffff8c4a0000 33346f3633346f36');
 // Produced with the system libsodium through Python's ctypes: a binding independent of sodium-native.

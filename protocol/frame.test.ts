@@ -246,3 +246,22 @@ test('writeFrameHeader and encodeFrame with a raised limit stop exactly at it', 
   assert.equal(encodeFrame(0x6a, Buffer.alloc(65584), 65589).length, 65589);
   assert.equal(new MalformedFrameError(9, undefined, 65589).message, 'malformed frame: length field 9 is outside 5..65589');
 });
+
+test('a limit raised while handling a frame applies to the very next frame of the same chunk', () => {
+  // The link raises the limit when it handles type 105; the gateway's first 106 may share its TCP read.
+  const big = encodeFrame(MessageType.SuperPacket, Buffer.alloc(3000, 0x6a), MAX_NEGOTIATED_FRAME_BYTES);
+  const chunk = Buffer.concat([encodeFrame(MessageType.Capabilities, Buffer.from('4o6/1 caps=gso')), big]);
+  for (const cutAt of [chunk.length, 19 + 2, 19 + 100]) {
+    const reader = new FrameReader();
+    const types: number[] = [];
+    const onFrame = (type: number) => {
+      types.push(type);
+      if (type === MessageType.Capabilities) reader.maxFrameBytes = MAX_NEGOTIATED_FRAME_BYTES;
+    };
+    reader.pushEach(chunk.subarray(0, cutAt), onFrame);
+    reader.pushEach(chunk.subarray(cutAt), onFrame);
+    assert.deepEqual(types, [105, 106], `cut at ${cutAt}`);
+  }
+  const unraised = new FrameReader();
+  assert.throws(() => unraised.push(chunk), /length field 3005 is outside 5\.\.2053/);
+});

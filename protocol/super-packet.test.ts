@@ -13,7 +13,7 @@ import {
   writeSuperHeader,
 } from './super-packet';
 
-// The region of docs/protocol.md section 8: segment size 4, no flags; IPv4 198.18.0.2 -> 198.18.0.1,
+// The region of docs/protocol.md section 9: segment size 4, no flags; IPv4 198.18.0.2 -> 198.18.0.1,
 // DF, TTL 64, total length 48, header checksum 9c6c; TCP 1234 -> 80, data offset 5, ACK, checksum
 // field = the CHECKSUM_PARTIAL seed (folded pseudo-header sum, not complemented:
 // c612+0002+c612+0001+0006+001c = 0x8c4a); 8 payload bytes "34o634o6": the receiver's kernel cuts
