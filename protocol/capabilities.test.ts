@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { hex } from '../test/support/hex';
 import { encodeCapabilitiesPayload, parseCapabilitiesPayload, sharedCapabilities } from './capabilities';
 import { FrameReader, MessageType, encodeFrame } from './frame';
@@ -47,4 +48,24 @@ test('shared capabilities: what the gateway supports that the client offered, in
   assert.deepEqual(sharedCapabilities(['future'], ['gso']), []);
   assert.deepEqual(sharedCapabilities([], ['gso']), []);
   assert.deepEqual(sharedCapabilities(['b', 'a'], ['a', 'b', 'c']), ['a', 'b']);
+});
+
+test('property: any list of valid names round-trips; any bytes parse to valid names without throwing', () => {
+  const name = fc.stringMatching(/^[a-z0-9-]{1,32}$/);
+  fc.assert(
+    fc.property(fc.array(name, { minLength: 1, maxLength: 7 }), (caps) => {
+      const payload = encodeCapabilitiesPayload(caps);
+      assert.ok(payload.length <= 256);
+      assert.deepEqual(parseCapabilitiesPayload(payload), caps);
+      const [frame] = new FrameReader().push(encodeFrame(MessageType.Capabilities, payload));
+      assert.deepEqual(parseCapabilitiesPayload(frame.payload), caps);
+    }),
+    { numRuns: 300 },
+  );
+  fc.assert(
+    fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.string({ maxLength: 80 }).map((t) => Buffer.from(`4o6/1 caps=${t}`, 'latin1'))), (bytes) => {
+      for (const c of parseCapabilitiesPayload(bytes)) assert.match(c, /^[a-z0-9-]{1,32}$/);
+    }),
+    { numRuns: 500 },
+  );
 });

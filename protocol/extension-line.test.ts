@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import {
   EXTENSION_MAGIC,
   MAX_EXTENSION_LINE_BYTES,
@@ -52,4 +53,15 @@ test('capability names: 1..32 of a-z 0-9 "-"; lists split on commas, bad names d
   assert.equal(encodeCapabilityList(['gso', 'x-1']), 'gso,x-1');
   assert.equal(encodeCapabilityList([]), '');
   assert.throws(() => encodeCapabilityList(['ok', 'No']), /^RangeError: bad capability name: "No"$/);
+});
+
+test('property: fields with space-free keys and values round-trip in order', () => {
+  const word = fc.stringMatching(/^[a-z0-9,.:=-]{0,12}$/);
+  const key = fc.stringMatching(/^[a-z0-9-]{1,8}$/);
+  fc.assert(
+    fc.property(fc.array(fc.tuple(key, word), { minLength: 1, maxLength: 10 }), (fields) => {
+      assert.deepEqual(parseExtensionLine(encodeExtensionLine(fields)), fields);
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -265,3 +265,30 @@ test('a limit raised while handling a frame applies to the very next frame of th
   const unraised = new FrameReader();
   assert.throws(() => unraised.push(chunk), /length field 3005 is outside 5\.\.2053/);
 });
+
+test('property: with the negotiated limit, frames of any size up to 65589 bytes, cut anywhere, come out identical', () => {
+  const sizes = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 2000, max: 2100 }), fc.integer({ min: 65500, max: MAX_NEGOTIATED_FRAME_BYTES - 5 }));
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 255 }), sizes, fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+      fc.array(fc.nat(), { maxLength: 8 }), (specs, cutSeeds) => {
+        const frames = specs.map(([type, size, fill]) => ({ type, payload: Buffer.alloc(size, fill) }));
+        const stream = Buffer.concat(frames.map((f) => encodeFrame(f.type, f.payload, MAX_NEGOTIATED_FRAME_BYTES)));
+        const cuts = [...new Set(cutSeeds.map((c) => c % stream.length))].sort((a, b) => a - b);
+        const reader = new FrameReader();
+        reader.maxFrameBytes = MAX_NEGOTIATED_FRAME_BYTES;
+        const out: Array<{ type: number; payload: Buffer }> = [];
+        let prev = 0;
+        for (const c of [...cuts, stream.length]) {
+          out.push(...reader.push(stream.subarray(prev, c)).map((f) => ({ type: f.type, payload: Buffer.from(f.payload) })));
+          prev = c;
+        }
+        assert.equal(out.length, frames.length);
+        out.forEach((f, i) => {
+          assert.equal(f.type, frames[i].type);
+          assert.ok(f.payload.equals(frames[i].payload));
+        });
+        assert.equal(reader.bufferedBytes, 0);
+      }),
+    { numRuns: 100 },
+  );
+});
