@@ -20,10 +20,11 @@
 #include <node_api.h>
 #include <uv.h>
 
-#define WRITE_USAGE "writePackets(fd: number, packets: Uint8Array[], count: number, vnetHdr?: boolean)"
+#define WRITE_USAGE \
+  "writePackets(fd: number, packets: Uint8Array[], count: number, vnetHdr?: boolean, kinds?: Uint8Array)"
 #define READ_USAGE                                                                      \
   "startReading(fd: number, scratch: Uint8Array, lengths: Int32Array, headroom: number, " \
-  "maxPacketBytes: number, onBatch: (count: number) => void)"
+  "maxPacketBytes: number, onBatch: (count: number) => void, vnetHdr?: boolean, kinds?: Uint8Array)"
 // Generous caps that only exist to keep offset arithmetic far from overflow.
 #define MAX_HEADROOM (1 << 16)
 #define MAX_PACKET (1 << 20)
@@ -119,6 +120,11 @@ static bool read_fd(napi_env env, napi_value v, int *fd) {
   return true;
 }
 
+static bool is_nullish(napi_env env, napi_value v) {
+  napi_valuetype type;
+  return napi_typeof(env, v, &type) == napi_ok && (type == napi_undefined || type == napi_null);
+}
+
 // ---- open / close ----------------------------------------------------------------------------
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
@@ -192,7 +198,14 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 // then runs one inner-TCP receive instead of dozens. Anything else is written as it is.
 
 #define GRO_MAX_BYTES 65535
-#define GRO_MAX_SEGMENTS 64
+// A vnet read: room for any TSO super-packet, and the most segments one may be cut into.
+#define TSO_READ_BYTES (65536 + 256)
+#define TSO_MAX_SEGMENTS 128
+// Scratch left before each vnet read: the segments of one more cut super-packet (which is also
+// more than one whole super-packet region, SUPER_REGION_MAX).
+#define TSO_RESERVE(headroom) (65536 + TSO_MAX_SEGMENTS * ((headroom) + 120))
+// As many as a super-packet may hold (TSO_MAX_SEGMENTS), so a cut super-packet is written whole.
+#define GRO_MAX_SEGMENTS 128
 #define IPV4_HEADER_BYTES 20
 #define TCP_FLAG_PSH 0x08
 #define TCP_FLAG_ACK 0x10
@@ -311,20 +324,102 @@ static ssize_t write_plain_vnet(int fd, const struct iovec *pk) {
   return n;
 }
 
+// ---- super-packet regions (whole TSO packets between our own peers) ---------------------------
+// A region is a 4-byte header (gso_size u16 little-endian, flags, reserved) + a TCP/IPv4 packet
+// whose TCP checksum field holds the CHECKSUM_PARTIAL seed (the folded pseudo-header sum). Reads
+// hand one over instead of cutting it (startReading with kinds); writes give it to the kernel as
+// one GSO packet (writePackets with kinds); segmentSuperPacket cuts one for a legacy peer.
+
+#define SUPER_HEADER_BYTES 4
+#define SUPER_FLAG_ECN 0x01
+#define SUPER_MAX_PACKET 65535
+#define SUPER_REGION_MAX (SUPER_HEADER_BYTES + SUPER_MAX_PACKET)
+#define TCP_CHECKSUM_AT 16
+
+typedef struct {
+  size_t ihl;  // IPv4 header bytes
+  size_t hdr;  // IPv4 + TCP header bytes
+  uint16_t gso_size;
+  bool ecn;
+} super_shape_t;
+
+// Is pkt[0, len) a TCP/IPv4 packet that may travel as one super-packet of gso_size segments?
+// IPv4 without fragmentation, total length = len, both headers inside it, payload cut into
+// 1..TSO_MAX_SEGMENTS segments. Reads only inside pkt[0, len).
+static bool super_packet_shape(const uint8_t *pkt, size_t len, size_t gso_size, super_shape_t *out) {
+  if (len < 40 || len > SUPER_MAX_PACKET || gso_size == 0) return false;
+  if ((pkt[0] >> 4) != 4 || pkt[9] != 6 || get16(pkt + 2) != len || (get16(pkt + 6) & 0x3fff) != 0)
+    return false;
+  size_t ihl = (size_t)(pkt[0] & 15) * 4;
+  if (ihl < 20 || ihl + 20 > len) return false;
+  size_t hdr = ihl + (size_t)(pkt[ihl + 12] >> 4) * 4;
+  if (hdr < ihl + 20 || hdr >= len) return false;  // a super-packet carries data
+  if ((len - hdr + gso_size - 1) / gso_size > TSO_MAX_SEGMENTS) return false;
+  out->ihl = ihl;
+  out->hdr = hdr;
+  out->gso_size = (uint16_t)gso_size;
+  return true;
+}
+
+// The CHECKSUM_PARTIAL seed of a TCP/IPv4 packet: the folded, not complemented, pseudo-header sum.
+static uint16_t tcp4_seed(const uint8_t *pkt, size_t len, size_t ihl) {
+  return fold(sum16(pkt + 12, 8, 0) + 6 + (uint32_t)(len - ihl));
+}
+
+// Parses a region (header + packet); false when it is not a valid super-packet region.
+static bool parse_super_region(const uint8_t *region, size_t len, super_shape_t *out) {
+  if (len < SUPER_HEADER_BYTES + 40 || len > SUPER_REGION_MAX) return false;
+  if ((region[2] & (uint8_t)~SUPER_FLAG_ECN) != 0 || region[3] != 0) return false;
+  size_t gso_size = (size_t)region[0] | (size_t)region[1] << 8;
+  if (!super_packet_shape(region + SUPER_HEADER_BYTES, len - SUPER_HEADER_BYTES, gso_size, out)) return false;
+  out->ecn = (region[2] & SUPER_FLAG_ECN) != 0;
+  return true;
+}
+
+// Writes a region as one GSO packet. The seed is recomputed from the packet's own header (a peer
+// must not choose it) and sent from the stack, so the caller's bytes are never modified.
+// An invalid region fails with EINVAL, like a packet the kernel rejects.
+static ssize_t write_super(int fd, const uint8_t *region, size_t len) {
+  super_shape_t s;
+  if (!parse_super_region(region, len, &s)) {
+    errno = EINVAL;
+    return -1;
+  }
+  const uint8_t *pkt = region + SUPER_HEADER_BYTES;
+  size_t n = len - SUPER_HEADER_BYTES;
+  struct virtio_net_hdr vh = {
+    .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4 | (s.ecn ? VIRTIO_NET_HDR_GSO_ECN : 0),
+    .hdr_len = (uint16_t)s.hdr,
+    .gso_size = s.gso_size,
+    .csum_start = (uint16_t)s.ihl,
+    .csum_offset = TCP_CHECKSUM_AT,
+  };
+  uint8_t seed[2];
+  put16(seed, tcp4_seed(pkt, n, s.ihl));
+  size_t at = s.ihl + TCP_CHECKSUM_AT;
+  struct iovec iov[4] = {
+    {&vh, sizeof vh}, {(void *)pkt, at}, {seed, 2}, {(void *)(pkt + at + 2), n - at - 2}};
+  ssize_t r;
+  do r = writev(fd, iov, 4); while (r < 0 && errno == EINTR);
+  return r;
+}
+
 // ---- writes ----------------------------------------------------------------------------------
 
 /* Packets whose pointers fit on the stack; larger batches use the heap. */
 #define WRITE_STACK_PACKETS 256
 
 static napi_value js_write_packets(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], packet, result;
+  size_t argc = 5;
+  napi_value argv[5], packet, result;
   bool is_array = false, vnet = false;
   uint32_t array_length;
   int64_t count;
   int fd;
   void *data;
   size_t length;
+  uint8_t *kinds = NULL;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3 || !read_fd(env, argv[0], &fd)) return throw_usage(env, WRITE_USAGE, NULL);
   NAPI_CALL(env, napi_is_array(env, argv[1], &is_array));
@@ -334,6 +429,15 @@ static napi_value js_write_packets(napi_env env, napi_callback_info info) {
     return throw_usage(env, WRITE_USAGE, "count is not an integer in 0..packets.length");
   if (argc >= 4 && napi_get_value_bool(env, argv[3], &vnet) != napi_ok)
     return throw_usage(env, WRITE_USAGE, "vnetHdr is not a boolean");
+  if (argc >= 5 && !is_nullish(env, argv[4])) {
+    size_t nkinds;
+    if (!read_typed(env, argv[4], napi_uint8_array, (void **)&kinds, &nkinds) || nkinds < (size_t)count)
+      return throw_usage(env, WRITE_USAGE, "kinds is not a Uint8Array of at least count entries");
+    if (!vnet) return throw_usage(env, WRITE_USAGE, "kinds needs a vnetHdr device");
+    for (int64_t i = 0; i < count; i++) {
+      if (kinds[i] > 1) return throw_usage(env, WRITE_USAGE, "kinds[i] is not 0 (packet) or 1 (super-packet region)");
+    }
+  }
 
   // Validate everything first so a bad call writes nothing, keeping each packet's pointer so the
   // write loop does not convert every argument a second time (that cost ~10 % of a busy gateway).
@@ -362,12 +466,23 @@ static napi_value js_write_packets(napi_env env, napi_callback_info info) {
     if (packets != stack_packets) free(packets);
     return throw_errno(env, ENOMEM, "malloc", NULL);
   }
+  uint32_t next_super = 0;  // first super-packet region at or after i (count when none)
+  while (kinds && next_super < count && kinds[next_super] != 1) next_super++;
   for (uint32_t i = 0; i < count;) {
-    // A group [i, end): one packet, or (vnet) a run of TCP segments written as one GSO packet.
+    if (kinds && next_super < i) {
+      next_super = i;
+      while (next_super < count && kinds[next_super] != 1) next_super++;
+    }
+    // A group [i, end): one packet, or (vnet) a run of TCP segments written as one GSO packet,
+    // which never reaches into a super-packet region.
     size_t hdr = 0;
-    uint32_t end = gro_buf ? gro_group_end(packets, (uint32_t)count, i, &hdr) : i + 1;
+    bool super = kinds && next_super == i;
+    uint32_t limit = kinds ? next_super : (uint32_t)count;
+    uint32_t end = super || !gro_buf ? i + 1 : gro_group_end(packets, limit, i, &hdr);
     ssize_t n;
-    if (end - i > 1) {
+    if (super) {
+      n = write_super(fd, packets[i].iov_base, packets[i].iov_len);
+    } else if (end - i > 1) {
       n = write_coalesced(fd, packets, i, end, hdr, gro_buf);
       if (n < 0 && errno == EINVAL) {
         // A kernel that refuses this GSO packet still takes the segments one by one.
@@ -531,12 +646,13 @@ typedef struct {
   size_t headroom;
   size_t max_packet;
   bool vnet;         // reads start with a virtio-net header; TSO super-packets are segmented
-  uint8_t *tso_buf;  // vnet: each read lands here first (TSO_READ_BYTES)
+  bool super;        // vnet with kinds: whole TSO packets are delivered as super-packet regions
+  uint8_t *tso_buf;  // vnet: each read lands here first (TSO_READ_BYTES); with kinds, cut ones only
   bool active;       // polling; stop() not called yet
   bool in_callback;  // inside on_readable: JS references must outlive onBatch
   bool handle_live;  // uv handle initialised and its close callback not run yet
   bool finalized;    // JS wrapper collected; free once the handle is closed too
-  napi_ref scratch, lengths, on_batch, self;
+  napi_ref scratch, lengths, kinds, on_batch, self;
   napi_async_context async;
   // Keeps a worker's teardown waiting until our close callback has run: after teardown the
   // addon is unloaded, and a late callback would jump into unmapped code.
@@ -544,7 +660,7 @@ typedef struct {
 } poller_t;
 
 static void release_js(poller_t *p) {
-  napi_ref *refs[] = {&p->scratch, &p->lengths, &p->on_batch, &p->self};
+  napi_ref *refs[] = {&p->scratch, &p->lengths, &p->kinds, &p->on_batch, &p->self};
   for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
     if (*refs[i]) napi_delete_reference(p->env, *refs[i]);  // nothing useful to do on failure
     *refs[i] = NULL;
@@ -611,8 +727,6 @@ static void deliver(poller_t *p, int32_t arg) {
 
 // ---- TSO reads (vnet-header devices) ------------------------------------------------------------
 
-#define TSO_READ_BYTES (65536 + 256)
-#define TSO_MAX_SEGMENTS 128
 
 /** Completes a CHECKSUM_PARTIAL packet: the field already holds the pseudo-header sum. */
 static void complete_checksum(uint8_t *pkt, size_t len, size_t start, size_t offset) {
@@ -685,6 +799,70 @@ static size_t take_vnet_packet(uint8_t *pkt, size_t headroom, size_t max_packet,
   return 1;
 }
 
+// The read loop with kinds: each read goes straight to where a super-packet region's packet
+// belongs (p_i + headroom + 4), so a whole TSO packet costs no copy; an ordinary packet is moved
+// down 4 bytes (at most maxPacketBytes); a TSO packet that cannot travel whole is cut as without
+// kinds. Same bounds as the vnet loop below: a whole super-packet's segments still fit before each read.
+static int read_super_batch(poller_t *p, uint8_t *buf, size_t cap, int32_t *lengths, size_t nlengths,
+                            uint8_t *kinds, int32_t *count_out) {
+  size_t offset = 0;
+  int32_t count = 0;
+  int err = 0;
+  uint8_t overflow;
+  struct virtio_net_hdr vh;
+  struct iovec iov[3] = {{&vh, sizeof vh}, {NULL, SUPER_MAX_PACKET}, {&overflow, 1}};
+  const size_t reserve = TSO_RESERVE(p->headroom);
+  for (size_t attempt = 0; attempt < nlengths && cap - offset >= reserve &&
+                           nlengths - (size_t)count >= TSO_MAX_SEGMENTS; attempt++) {
+    uint8_t *region = buf + offset + p->headroom;
+    uint8_t *pkt = region + SUPER_HEADER_BYTES;
+    iov[1].iov_base = pkt;
+    ssize_t r = readv(p->fd, iov, 3);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+      break;
+    }
+    if (r == 0) {
+      err = EPIPE;
+      break;
+    }
+    if ((size_t)r <= sizeof vh || (size_t)r > sizeof vh + SUPER_MAX_PACKET) continue;  // runt or cut
+    size_t n = (size_t)r - sizeof vh;
+    uint8_t gso = vh.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+    super_shape_t s;
+    if (gso == VIRTIO_NET_HDR_GSO_TCPV4 && super_packet_shape(pkt, n, vh.gso_size, &s)) {
+      // Whatever the kernel left in the checksum field, the region carries our own seed.
+      put16(pkt + s.ihl + TCP_CHECKSUM_AT, tcp4_seed(pkt, n, s.ihl));
+      region[0] = (uint8_t)(vh.gso_size & 0xff);
+      region[1] = (uint8_t)(vh.gso_size >> 8);
+      region[2] = (vh.gso_type & VIRTIO_NET_HDR_GSO_ECN) ? SUPER_FLAG_ECN : 0;
+      region[3] = 0;
+      lengths[count] = (int32_t)(SUPER_HEADER_BYTES + n);
+      kinds[count++] = 1;
+      offset += p->headroom + SUPER_HEADER_BYTES + n;
+    } else if (gso == VIRTIO_NET_HDR_GSO_NONE) {
+      if (n > p->max_packet) continue;  // longer than maxPacketBytes: dropped
+      if (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) complete_checksum(pkt, n, vh.csum_start, vh.csum_offset);
+      memmove(region, pkt, n);
+      lengths[count] = (int32_t)n;
+      kinds[count++] = 0;
+      offset += p->headroom + n;
+    } else {
+      // Cut from a copy: the segments take more room than the packet and would overwrite it.
+      memcpy(p->tso_buf, pkt, n);
+      size_t used = 0;
+      size_t added = take_vnet_packet(p->tso_buf, p->headroom, p->max_packet, &vh, n, buf + offset,
+                                      cap - offset, lengths + count, nlengths - (size_t)count, &used);
+      memset(kinds + count, 0, added);
+      count += (int32_t)added;
+      offset += used;
+    }
+  }
+  *count_out = count;
+  return err;
+}
+
 static int read_batch(poller_t *p, int32_t *count_out) {
   napi_env env = p->env;
   napi_value scratch_v, lengths_v;
@@ -702,6 +880,18 @@ static int read_batch(poller_t *p, int32_t *count_out) {
   }
   const size_t slot = p->headroom + p->max_packet;
   if (nlengths == 0 || cap < slot) return ENOBUFS;  // detached: reading on would spin
+  if (p->super) {
+    napi_value kinds_v;
+    uint8_t *kinds;
+    size_t nkinds;
+    if (napi_get_reference_value(env, p->kinds, &kinds_v) != napi_ok ||
+        !read_typed(env, kinds_v, napi_uint8_array, (void **)&kinds, &nkinds)) {
+      napi_fatal_error("tun addon", NAPI_AUTO_LENGTH, "cannot access the read buffers",
+                       NAPI_AUTO_LENGTH);
+    }
+    if (nkinds < nlengths || cap < TSO_RESERVE(p->headroom)) return ENOBUFS;
+    return read_super_batch(p, buf, cap, lengths, nlengths, kinds, count_out);
+  }
 
   size_t offset = 0;
   int32_t count = 0;
@@ -716,7 +906,7 @@ static int read_batch(poller_t *p, int32_t *count_out) {
   const size_t header = p->vnet ? sizeof vnet_hdr : 0;
   if (p->vnet) {
     // Read only while a whole super-packet's segments would still fit: a read cannot be undone.
-    const size_t reserve = 65536 + TSO_MAX_SEGMENTS * (p->headroom + 120);
+    const size_t reserve = TSO_RESERVE(p->headroom);
     iov_all[1].iov_base = p->tso_buf;
     iov_all[1].iov_len = TSO_READ_BYTES;
     for (size_t attempt = 0; attempt < nlengths && cap - offset >= reserve && nlengths - (size_t)count >= TSO_MAX_SEGMENTS; attempt++) {
@@ -794,8 +984,9 @@ static napi_value js_poller_stop(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_start_reading(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7], wrapper, resource_name;
+  size_t argc = 8;
+  napi_value argv[8], wrapper, resource_name;
+  bool super = false;
   bool vnet = false;
   napi_valuetype type;
   int fd;
@@ -818,6 +1009,16 @@ static napi_value js_start_reading(napi_env env, napi_callback_info info) {
   if (type != napi_function) return throw_usage(env, READ_USAGE, "onBatch is not a function");
   if (argc >= 7 && napi_get_value_bool(env, argv[6], &vnet) != napi_ok)
     return throw_usage(env, READ_USAGE, "vnetHdr is not a boolean");
+  if (argc >= 8 && !is_nullish(env, argv[7])) {
+    size_t nkinds;
+    if (!read_typed(env, argv[7], napi_uint8_array, &data, &nkinds) || nkinds < nlengths)
+      return throw_usage(env, READ_USAGE, "kinds is not a Uint8Array as long as lengths");
+    if (!vnet) return throw_usage(env, READ_USAGE, "kinds needs a vnetHdr device");
+    super = true;
+  }
+  // A vnet read needs a whole super-packet's segments of room: less would never read, and spin.
+  if (vnet && scratch_bytes < (size_t)TSO_RESERVE(headroom))
+    return throw_usage(env, READ_USAGE, "scratch is smaller than a vnetHdr read needs (65536 + 128 * (headroom + 120))");
   // The read loop runs until EAGAIN: on a blocking fd it would hang the event loop.
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0) return throw_errno(env, errno, "fcntl", "(F_GETFL)");
@@ -830,6 +1031,7 @@ static napi_value js_start_reading(napi_env env, napi_callback_info info) {
   p->headroom = (size_t)headroom;
   p->max_packet = (size_t)max_packet;
   p->vnet = vnet;
+  p->super = super;
   if (vnet && !(p->tso_buf = malloc(TSO_READ_BYTES))) {
     free(p);
     return throw_errno(env, ENOMEM, "malloc", NULL);
@@ -846,6 +1048,7 @@ static napi_value js_start_reading(napi_env env, napi_callback_info info) {
   // From here the finalizer owns p.
   NAPI_CALL_GOTO(env, napi_create_reference(env, argv[1], 1, &p->scratch), fail);
   NAPI_CALL_GOTO(env, napi_create_reference(env, argv[2], 1, &p->lengths), fail);
+  if (super) NAPI_CALL_GOTO(env, napi_create_reference(env, argv[7], 1, &p->kinds), fail);
   NAPI_CALL_GOTO(env, napi_create_reference(env, argv[5], 1, &p->on_batch), fail);
   // Like any active handle, a reading poller stays alive without JS references to it.
   NAPI_CALL_GOTO(env, napi_create_reference(env, wrapper, 1, &p->self), fail);
@@ -879,6 +1082,42 @@ static napi_value js_start_reading(napi_env env, napi_callback_info info) {
 fail:
   release_js(p);
   return NULL;
+}
+
+// ---- cutting a super-packet region for a legacy peer ------------------------------------------
+
+#define SEGMENT_USAGE \
+  "segmentSuperPacket(region: Uint8Array, dst: Uint8Array, headroom: number, lengths: Int32Array)"
+
+// segmentSuperPacket(region, dst, headroom, lengths): the region's packet cut into segments of
+// gso_size payload bytes in the batch layout at dst[0..] (segment_tcp4: full checksums, ids,
+// sequence numbers, flags); returns the segment count, 0 for an invalid region or too little room.
+static napi_value js_segment_super_packet(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], result;
+  uint8_t *region, *dst;
+  int32_t *lengths;
+  size_t region_len, dst_len, nlengths, used = 0, segs = 0;
+  int64_t headroom;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return throw_usage(env, SEGMENT_USAGE, NULL);
+  if (!read_typed(env, argv[0], napi_uint8_array, (void **)&region, &region_len))
+    return throw_usage(env, SEGMENT_USAGE, "region is not a Uint8Array");
+  if (!read_typed(env, argv[1], napi_uint8_array, (void **)&dst, &dst_len))
+    return throw_usage(env, SEGMENT_USAGE, "dst is not a Uint8Array");
+  if (!read_int(env, argv[2], 0, MAX_HEADROOM, &headroom))
+    return throw_usage(env, SEGMENT_USAGE, "headroom is not an integer in 0..65536");
+  if (!read_typed(env, argv[3], napi_int32_array, (void **)&lengths, &nlengths))
+    return throw_usage(env, SEGMENT_USAGE, "lengths is not an Int32Array");
+  if (region_len > 0 && dst_len > 0 && region < dst + dst_len && dst < region + region_len)
+    return throw_usage(env, SEGMENT_USAGE, "region and dst overlap");
+  super_shape_t shape;
+  if (parse_super_region(region, region_len, &shape)) {
+    segs = segment_tcp4(region + SUPER_HEADER_BYTES, region_len - SUPER_HEADER_BYTES, shape.gso_size, dst,
+                        dst_len, (size_t)headroom, lengths, nlengths, &used);
+  }
+  NAPI_CALL(env, napi_create_uint32(env, (uint32_t)segs, &result));
+  return result;
 }
 
 // ---- test-only entries: the per-packet decisions above, without a device ----------------------
@@ -1007,6 +1246,7 @@ NAPI_MODULE_INIT() {
       {"peerCredentials", NULL, js_peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendRegions", NULL, js_send_regions, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dupFd", NULL, js_dup_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"segmentSuperPacket", NULL, js_segment_super_packet, NULL, NULL, NULL, napi_enumerable, NULL},
       {"groPlan", NULL, js_gro_plan, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tsoSegment", NULL, js_tso_segment, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -16,7 +16,7 @@ import { nativeBinding, peerCredentials, TunDevice, TunError } from './tun';
 
 const execFileP = promisify(execFile);
 const FIXTURE = join(__dirname, 'tun-fixture.js');
-const WRITE_USAGE = 'writePackets(fd: number, packets: Uint8Array[], count: number, vnetHdr?: boolean)';
+const WRITE_USAGE = 'writePackets(fd: number, packets: Uint8Array[], count: number, vnetHdr?: boolean, kinds?: Uint8Array)';
 const PEER = '198.18.5.2'; // the fixture's interface is 198.18.5.1/24; it answers for the rest
 let nsCounter = 0;
 

@@ -8,7 +8,15 @@ import type { NativeBinding, NativeErrnoError, NativePoller } from './binding';
 /** Linux IFNAMSIZ - 1. */
 export const MAX_INTERFACE_NAME_LENGTH = 15;
 /** Segments one TSO super-packet may become (native/tun.c TSO_MAX_SEGMENTS). */
-const TSO_MAX_SEGMENTS = 128;
+export const TSO_MAX_SEGMENTS = 128;
+/** Bytes before the packet in a super-packet region: gso_size (u16 LE), flags, reserved. */
+export const SUPER_PACKET_HEADER_BYTES = 4;
+/** Flag bit of a super-packet region header: the TSO read was ECN (VIRTIO_NET_HDR_GSO_ECN). */
+export const SUPER_PACKET_FLAG_ECN = 0x01;
+/** Longest super-packet region: the header and the largest IPv4 packet. */
+export const MAX_SUPER_PACKET_REGION_BYTES = SUPER_PACKET_HEADER_BYTES + 65535;
+/** BatchHandler kinds[i]: an ordinary packet, or a super-packet region. */
+export const PACKET_KIND = { packet: 0, superPacket: 1 } as const;
 const NAME_PATTERN = /^[A-Za-z0-9_.%-]*$/;
 /** Largest IPv4/IPv6 packet a TUN without offloads can carry. */
 const MAX_PACKET_BYTES = 65535;
@@ -22,14 +30,23 @@ export interface ReadOptions {
   maxPacketBytes?: number;
   /** Read failure (reading has stopped by then). Without it the error is thrown as uncaught. */
   onError?: (err: Error) => void;
+  /**
+   * Coalescing devices only: deliver a TSO read whole, as one super-packet region (kinds[i] = 1:
+   * 4-byte header + the TCP/IPv4 packet with its checksum seed) instead of cutting it into segments.
+   * For peers that negotiated super-packets; toward anyone else leave it off (or cut each region
+   * with segmentSuperPacket).
+   */
+  superPackets?: boolean;
 }
 
 /**
  * Receives packets[i] = scratch.subarray(offset_i + headroom, offset_i + headroom + lengths[i]),
  * offset_0 = 0, offset_{i+1} = offset_i + headroom + lengths[i]. So scratch[0 .. offset_count)
  * is a run of back-to-back frames once the caller writes a header into each headroom gap.
+ * `kinds` (null unless ReadOptions.superPackets): kinds[i] = PACKET_KIND.superPacket when entry i
+ * is a super-packet region rather than a packet. Reused like scratch.
  */
-export type BatchHandler = (scratch: Buffer, lengths: Int32Array, count: number) => void;
+export type BatchHandler = (scratch: Buffer, lengths: Int32Array, count: number, kinds: Uint8Array | null) => void;
 
 /** A failed TUN operation: `code` is the errno name (or an ERR_TUN_* code), `message` says what to try. */
 export class TunError extends Error {
@@ -209,17 +226,27 @@ export class TunDevice {
     const maxBatch = intOption(options.maxBatch, 64, 1, 65536, 'maxBatch');
     const maxPacketBytes = intOption(options.maxPacketBytes, MAX_PACKET_BYTES, 1, MAX_PACKET_BYTES, 'maxPacketBytes');
     const { onError } = options;
-    // Room for maxBatch packets of the largest size, so the count limit is the one that binds.
-    // The tail a batch of small packets never reaches is address space only: large
-    // allocations are not zero-filled, so their pages are not touched.
+    const superPackets = options.superPackets ?? false;
+    if (typeof superPackets !== 'boolean') throw new TypeError(`superPackets must be a boolean, got ${String(superPackets)}`);
+    if (superPackets && !this.coalescing) {
+      throw new TunError(
+        `TUN "${this.name}" cannot read super-packets: open it with { coalesce: true } (TSO reads need IFF_VNET_HDR)`,
+        'ERR_TUN_NO_OFFLOAD',
+      );
+    }
+    // Room for maxBatch entries of the largest size (a super-packet region with superPackets), so
+    // the count limit is the one that binds. The tail a batch of small packets never reaches is
+    // address space only: large allocations are not zero-filled, so their pages are not touched.
     // Coalescing devices also read TSO super-packets (up to 64 KiB, cut into up to 128 segments in
     // C): room for one more whole super-packet, so a batch may exceed maxBatch by its segments.
+    const entryBytes = superPackets ? Math.max(maxPacketBytes, MAX_SUPER_PACKET_REGION_BYTES) : maxPacketBytes;
     const tsoRoom = this.coalescing ? 65536 + TSO_MAX_SEGMENTS * (headroom + 120) : 0;
-    const scratch = Buffer.allocUnsafe(maxBatch * (headroom + maxPacketBytes) + tsoRoom);
+    const scratch = Buffer.allocUnsafe(maxBatch * (headroom + entryBytes) + tsoRoom);
     const lengths = new Int32Array(maxBatch + (this.coalescing ? TSO_MAX_SEGMENTS : 0));
+    const kinds = superPackets ? new Uint8Array(lengths.length) : null;
     const handler = (count: number): void => {
       if (count > 0) {
-        onBatch(scratch, lengths, count);
+        onBatch(scratch, lengths, count, kinds);
         return;
       }
       // The addon has already stopped this poller.
@@ -230,7 +257,9 @@ export class TunDevice {
     };
     let poller: NativePoller;
     try {
-      poller = nativeBinding().startReading(this.fd, scratch, lengths, headroom, maxPacketBytes, handler, this.coalescing);
+      poller = nativeBinding().startReading(
+        this.fd, scratch, lengths, headroom, maxPacketBytes, handler, this.coalescing, kinds ?? undefined,
+      );
     } catch (err) {
       throw toTunError(err, `cannot start reading TUN "${this.name}"`);
     }
@@ -247,11 +276,23 @@ export class TunDevice {
   /**
    * Writes packets[0..count), one packet per write. Returns how many the kernel took: it stops
    * early when the device queue is full (EAGAIN) and skips packets the kernel rejects.
+   * `kinds` (coalescing devices only): kinds[i] = PACKET_KIND.superPacket writes packets[i], a
+   * super-packet region, as one GSO packet (counted as 1); an invalid region is skipped.
    */
-  writePackets(packets: readonly Uint8Array[], count = Array.isArray(packets) ? packets.length : 0): number {
+  writePackets(
+    packets: readonly Uint8Array[],
+    count = Array.isArray(packets) ? packets.length : 0,
+    kinds?: Uint8Array,
+  ): number {
     this.assertOpen();
+    if (kinds !== undefined && !this.coalescing) {
+      throw new TunError(
+        `TUN "${this.name}" cannot write super-packets: open it with { coalesce: true } (GSO writes need IFF_VNET_HDR)`,
+        'ERR_TUN_NO_OFFLOAD',
+      );
+    }
     try {
-      return nativeBinding().writePackets(this.fd, packets, count, this.coalescing);
+      return nativeBinding().writePackets(this.fd, packets, count, this.coalescing, kinds);
     } catch (err) {
       throw toTunError(err, `cannot write to TUN "${this.name}"`);
     }
@@ -272,6 +313,18 @@ export class TunDevice {
   private assertOpen(): void {
     if (this.isClosed) throw new TunError(`TUN "${this.name}" is closed`, 'ERR_TUN_CLOSED');
   }
+}
+
+/**
+ * Cuts a super-packet region into segments of its gso_size payload bytes, in the batch layout in
+ * `dst` from offset 0 (segment k at q_k + headroom, q_{k+1} = q_k + headroom + lengths[k]), each
+ * with full IPv4 and TCP checksums, IP ids counting up, sequence numbers advancing, CWR on the first
+ * and FIN/PSH on the last only. Returns the segment count: 0 when the region is not a valid TCP/IPv4
+ * super-packet region or `dst`/`lengths` lack room (at most TSO_MAX_SEGMENTS segments; `dst` needs
+ * segments * (headroom + headers) + payload bytes). For sending a super-packet to a legacy peer.
+ */
+export function segmentSuperPacket(region: Uint8Array, dst: Uint8Array, headroom: number, lengths: Int32Array): number {
+  return nativeBinding().segmentSuperPacket(region, dst, headroom, lengths);
 }
 
 /** The pid/uid/gid of the process at the other end of a connected Unix socket (SO_PEERCRED). */
