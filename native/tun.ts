@@ -1,5 +1,6 @@
-// TUN device on top of the C addon (tun.c). The addon only does syscalls; every decision
-// (buffer sizes, validation, error wording) is made here.
+// TUN device on top of the C addon (tun.c). The addon does syscalls and the per-packet offload
+// decisions (native/README.md); every other decision (buffer sizes, validation, error wording) is
+// made here.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
