@@ -469,3 +469,44 @@ test('reading with kinds: the largest super-packet region fits, one byte more is
   assert.equal(batch?.entries[0]?.bytes.length, 4 + 65535);
   assert.deepEqual(batch?.entries[0]?.bytes, region(largest, 1448));
 });
+
+test('property: any bytes as a region: skipped or written consistently, cut or refused, never out of bounds', (t) => {
+  const fd = fifo(t);
+  const base = region(superPacket(600, { tcpOptions: TIMESTAMPS }), 200);
+  const mutated = fc
+    .record({
+      edits: fc.array(fc.record({ at: fc.nat(base.length - 1), value: fc.integer({ min: 0, max: 255 }) }), { maxLength: 4 }),
+      length: fc.integer({ min: 0, max: base.length }),
+    })
+    .map(({ edits, length }) => {
+      const r = Buffer.from(base);
+      for (const { at, value } of edits) r[at] = value;
+      return r.subarray(0, length);
+    });
+  fc.assert(
+    fc.property(fc.oneof(mutated, fc.uint8Array({ maxLength: 120 })), (r) => {
+      // The region in a larger buffer whose other bytes must never matter.
+      const holder = Buffer.alloc(r.length + 64, 0x45);
+      holder.set(r, 32);
+      const view = holder.subarray(32, 32 + r.length);
+      const written = binding.writePackets(fd, [view], 1, true, new Uint8Array([1]));
+      const writes = vnetWrites(fd);
+      assert.equal(writes.length, written);
+      const segments = cut(view).segments;
+      if (written === 0) {
+        assert.equal(segments.length, 0, 'what writePackets skips, segmentSuperPacket refuses too');
+        return;
+      }
+      const pkt = Buffer.from(view.subarray(4));
+      const ihl = ipHeaderBytes(pkt);
+      pkt.writeUInt16BE(seedOf(pkt), ihl + 16);
+      assert.deepEqual(writes[0]!.packet, pkt, 'the packet as given, with its own seed');
+      assert.equal(writes[0]!.header.gsoSize, view.readUInt16LE(0));
+      assert.equal(writes[0]!.header.csumStart, ihl);
+      assert.ok(segments.length >= 1);
+      for (const seg of segments) assert.ok(ipChecksumValid(seg) && transportChecksumValid(seg));
+      assert.equal(segments.reduce((n, s) => n + s.length - writes[0]!.header.hdrLen, 0), pkt.length - writes[0]!.header.hdrLen);
+    }),
+    { numRuns: 500 },
+  );
+});
