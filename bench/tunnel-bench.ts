@@ -98,7 +98,11 @@ async function measure(net: TwoHostNet, name: string, target: string, seconds: n
   }
 }
 
-async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, seconds: number): Promise<PathResult> {
+/**
+ * Our client and gateway. `superPackets` false: the client does not offer them, so every packet
+ * travels in its own frame, as between our peers before super-packets and toward legacy peers.
+ */
+async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, superPackets: boolean, seconds: number): Promise<PathResult> {
   const config = join(dir, 'server.yaml');
   writeFileSync(config, [
     'listen_address: "::"', 'port: 5555', 'gateway: "198.18.0.1"', 'address_range: "198.18.0.2-198.18.0.250"',
@@ -112,11 +116,13 @@ async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, s
     join(DIST, 'helper', 'cli.js'), 'connect', '--server', net.serverAddress, '--port', '5555', '--tun-name', '4o6c0',
     '--no-dns', '--no-default-route', '--journal', join(dir, 'journal.jsonl'), '--stats-interval', '3600',
     ...(encrypted ? ['--uuid', UUID] : []),
+    ...(superPackets ? [] : ['--no-super-packets']),
   ]), 'our client');
   try {
     await waitFor(() => /connected: /.test(client.out) || client.child.exitCode !== null, { timeoutMs: 15_000, what: 'the tunnel to come up' });
     if (!/connected: /.test(client.out)) throw new Error(`tunnel did not come up:\n${server.out}\n${client.out}`);
-    return await measure(net, encrypted ? 'tunnel, encrypted' : 'tunnel, plain', '198.18.0.1', seconds, {
+    const name = `tunnel, ${encrypted ? 'encrypted' : 'plain'}, ${superPackets ? 'super-packets' : 'packet per frame'}`;
+    return await measure(net, name, '198.18.0.1', seconds, {
       server: server.child.pid, client: client.child.pid,
     });
   } finally {
@@ -152,6 +158,32 @@ async function throughLegacy(net: TwoHostNet, dir: string, legacyDir: string, en
     await client.stop();
     await server.stop();
   }
+}
+
+/**
+ * Super-packets against a packet per frame, same run (docs/performance.md, issue "whole offload
+ * super-packets"): encrypted ≥ 2× each way; plain ≥ 1.5× and within 3× of the bare veth; CPU per GB
+ * at each end at least a third lower.
+ */
+function superPacketVerdicts(bare: PathResult, plainEach: PathResult, plain: PathResult, encEach: PathResult, enc: PathResult): string[] {
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const cpuCut = (now: PathResult, before: PathResult) => {
+    const s = 1 - (now.serverCpuSPerGB ?? 0) / (before.serverCpuSPerGB ?? 1);
+    const c = 1 - (now.clientCpuSPerGB ?? 0) / (before.clientCpuSPerGB ?? 1);
+    return { s, c, text: `server −${(s * 100).toFixed(0)} %, client −${(c * 100).toFixed(0)} %` };
+  };
+  const pc = cpuCut(plain, plainEach);
+  const ec = cpuCut(enc, encEach);
+  return [
+    `Super-packets against a packet per frame: encrypted up ${x(enc.upGbps, encEach.upGbps)}, down ${x(enc.downGbps, encEach.downGbps)} ` +
+      `(target ≥ 2×: ${verdict(enc.upGbps >= 2 * encEach.upGbps && enc.downGbps >= 2 * encEach.downGbps)}); ` +
+      `plain up ${x(plain.upGbps, plainEach.upGbps)}, down ${x(plain.downGbps, plainEach.downGbps)} ` +
+      `(target ≥ 1.5×: ${verdict(plain.upGbps >= 1.5 * plainEach.upGbps && plain.downGbps >= 1.5 * plainEach.downGbps)}; ` +
+      `within 3× of veth: ${verdict(plain.upGbps * 3 >= bare.upGbps && plain.downGbps * 3 >= bare.downGbps)}).`,
+    `CPU per GB, plain: ${pc.text}; encrypted: ${ec.text} (target at least a third lower at each end: ` +
+      `${verdict(Math.min(pc.s, pc.c, ec.s, ec.c) >= 1 / 3)}).`,
+  ];
 }
 
 /** Whether `name` is an executable on PATH. */
@@ -213,9 +245,11 @@ export async function tunnelBench(opts: { seconds: number }): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), '4o6-bench-'));
   try {
     const bare = await measure(net, 'bare veth (IPv6)', net.serverAddress, opts.seconds, {});
-    const plain = await throughTunnel(net, dir, false, opts.seconds);
-    const enc = await throughTunnel(net, dir, true, opts.seconds);
-    const rows = [bare, plain, enc];
+    const plainEach = await throughTunnel(net, dir, false, false, opts.seconds);
+    const plain = await throughTunnel(net, dir, false, true, opts.seconds);
+    const encEach = await throughTunnel(net, dir, true, false, opts.seconds);
+    const enc = await throughTunnel(net, dir, true, true, opts.seconds);
+    const rows = [bare, plainEach, plain, encEach, enc];
     const legacyDir = process.env.LEGACY_4OVER6_DIR;
     if (legacyDir) {
       rows.push(await throughLegacy(net, dir, legacyDir, false, opts.seconds));
@@ -235,6 +269,7 @@ export async function tunnelBench(opts: { seconds: number }): Promise<string> {
         `encrypted ≥ 1.2 Gbit/s each way: ${enc.upGbps >= 1.2 && enc.downGbps >= 1.2 ? 'met' : 'NOT met'}; ` +
         `ping ≤ veth + 0.1 ms: ${Math.max(plain.pingMedianMs, enc.pingMedianMs) - bare.pingMedianMs <= 0.1 ? 'met' : 'NOT met'}.`,
       `Stretch, plain ≥ 5 Gbit/s each way: ${plain.upGbps >= 5 && plain.downGbps >= 5 ? 'met' : 'NOT met'}.`,
+      ...superPacketVerdicts(bare, plainEach, plain, encEach, enc),
       '"up" is client → server through the tunnel (iperf3 -c), "down" is server → client (iperf3 -R). CPU seconds cover both runs and the pings;',
       'CPU s/GB is utime + stime of each end\'s process (/proc/<pid>/stat) over the two iperf3 runs only, per GB of payload received (both directions).',
       'A ping at 50 ms finds every process on the path idle: each of the four wake-ups (client and server, each way) pays a cold start.',

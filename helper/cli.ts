@@ -41,6 +41,7 @@ interface ConnectOptions {
   heartbeatTimeout?: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   tunOffload: boolean;
+  superPackets: boolean;
   killSwitch: KillSwitchMode;
   allowLan: boolean;
   clientIds?: string;
@@ -117,7 +118,7 @@ async function connect(opts: ConnectOptions, log: Logger): Promise<number> {
   if (opts.heartbeatInterval) timing.heartbeatIntervalMs = opts.heartbeatInterval * 1000;
   if (opts.heartbeatTimeout) timing.heartbeatTimeoutMs = opts.heartbeatTimeout * 1000;
   const engine = new TunnelEngine(profile, systemEnvironment({
-    net, log, tunOffload: opts.tunOffload, resolvConfPath: opts.resolvConf, guard: killSwitch,
+    net, log, tunOffload: opts.tunOffload, superPackets: opts.superPackets, resolvConfPath: opts.resolvConf, guard: killSwitch,
   }), timing);
 
   engine.on('state', (s) => log.info(describe(s)));
@@ -180,7 +181,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--tun-name <name>', 'TUN device name (default 4over6)')
     .option('--resolv-conf <path>', 'write DNS to this resolv.conf instead of the system resolver')
     .option('--no-reconnect', 'exit when the connection is lost instead of reconnecting')
-    .option('--no-tun-offload', 'write packets to the TUN one by one (no GSO coalescing)')
+    .option('--no-tun-offload', 'write packets to the TUN one by one (no GSO coalescing, no super-packets)')
+    .option('--no-super-packets', 'send every packet in its own frame, as to a legacy gateway (no 64 KiB super-packet frames)')
     .option('--stats-interval <s>', 'seconds between rate lines', intArg(1, 3600), 5)
     .option('--journal <path>', 'where system changes are journalled for crash recovery', '/var/lib/4over6/cli-journal.jsonl')
     .option('--heartbeat-interval <s>', 'seconds between heartbeats (default 20)', intArg(1, 3600))

@@ -76,6 +76,11 @@ export interface EngineEnvironment {
   resolvConfPath?: string;
   /** The kill switch; told every state entered. Optional (tests without one). */
   guard?: TrafficGuard;
+  /**
+   * The TUN devices openTun makes read and write whole TCP super-packets (a vnet device with TSO):
+   * the engine offers super-packets to the gateway (docs/protocol.md "Super-packets"). Default off.
+   */
+  superPackets?: boolean;
   /** Reports this host's network changes (netconfig/address-watch); optional. */
   watchNetwork?(onEvent: (event: NetworkEvent) => void): { stop(): void };
 }

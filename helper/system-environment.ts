@@ -12,6 +12,8 @@ export function systemEnvironment(opts: {
   log: Logger;
   /** TSO reads and GSO writes on the TUN device (see native/README.md). */
   tunOffload: boolean;
+  /** Offer whole TCP super-packets to the gateway (needs tunOffload). Default: whenever tunOffload. */
+  superPackets?: boolean;
   resolvConfPath?: string;
   guard?: TrafficGuard;
 }): EngineEnvironment {
@@ -27,5 +29,6 @@ export function systemEnvironment(opts: {
       log.warn(`cannot watch for network changes (${err.message}): a lost network is noticed by the heartbeat timeout`)),
     resolvConfPath: opts.resolvConfPath,
     guard: opts.guard,
+    superPackets: opts.tunOffload && opts.superPackets !== false,
   };
 }

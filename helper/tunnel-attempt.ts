@@ -9,7 +9,8 @@ import type { FailureReason } from '../contract/tunnel-state';
 import { FrameLink } from '../link/frame-link';
 import type { FrameCipher } from '../protocol/crypto';
 import { MalformedFrameError, MessageType, encodeFrame } from '../protocol/frame';
-import { encodeIpRequestPayload } from '../protocol/ip-request';
+import { encodeIpRequestPayload, parseCapabilitiesPayload } from '../protocol/ip-request';
+import { CAP_SUPER_PACKETS } from '../protocol/super-packet';
 import { type IpLease, IpResponseError, UNSUPPORTED_FRAME, parseIpResponse } from '../protocol/messages';
 import type { EngineEnvironment, EngineTiming, TunnelProfile } from './engine-environment';
 
@@ -20,8 +21,8 @@ export interface AttemptReports {
   tcpConnected(localAddress: string | null): void;
   /** The gateway's first IP response (later ones, answers to resends, are ignored). */
   offered(lease: IpLease): void;
-  /** A whole IPv4 packet from the gateway; valid until chunkEnd. */
-  packetDown(packet: Buffer): void;
+  /** A whole IPv4 packet (kind 0) or super-packet region (kind 1) from the gateway; valid until chunkEnd. */
+  packetDown(packet: Buffer, kind: number): void;
   /** Every frame of one socket read was reported: flush batched TUN writes. */
   chunkEnd(): void;
   heartbeat(): void;
@@ -37,6 +38,8 @@ export interface AttemptOptions {
   cipher: FrameCipher | null;
   /** The address to ask the gateway for again (a reconnect). */
   previousAddress: string | null;
+  /** Offer super-packets (our TUN device reads and writes them); used once the gateway agrees. */
+  offerSuperPackets?: boolean;
 }
 
 export class TunnelAttempt {
@@ -52,6 +55,7 @@ export class TunnelAttempt {
     const payload = encodeIpRequestPayload({
       ...(opts.profile.clientId ? { clientId: opts.profile.clientId } : {}),
       ...(opts.previousAddress ? { previousAddress: opts.previousAddress } : {}),
+      ...(opts.offerSuperPackets ? { caps: [CAP_SUPER_PACKETS] } : {}),
     });
     this.ipRequestFrame = encodeFrame(MessageType.IpRequest, payload);
   }
@@ -141,7 +145,17 @@ export class TunnelAttempt {
     if (encrypted) this.receivedValidFrame = true;
     switch (type) {
       case MessageType.DataDown:
-        this.report.packetDown(payload);
+        this.report.packetDown(payload, 0);
+        return;
+      case MessageType.SuperPacket:
+        if (!this.link?.superPackets) {
+          this.fail('protocol-error', 'the server sent a super-packet frame (type 106) without agreeing to super-packets first');
+          return;
+        }
+        this.report.packetDown(payload, 1);
+        return;
+      case MessageType.Capabilities:
+        this.onCapabilities(payload);
         return;
       case MessageType.Heartbeat:
         this.report.heartbeat();
@@ -175,6 +189,15 @@ export class TunnelAttempt {
     for (const t of this.timers) this.opts.env.clock.clearTimeout(t);
     this.timers.clear();
     this.report.offered(lease);
+  }
+
+  /** The gateway's answer to the capabilities we offered (type 105): only what both support is used. */
+  private onCapabilities(payload: Buffer): void {
+    const caps = parseCapabilitiesPayload(payload);
+    if (this.opts.offerSuperPackets && caps.includes(CAP_SUPER_PACKETS) && this.link && !this.link.superPackets) {
+      this.link.enableSuperPackets();
+      this.opts.env.log.info('the gateway takes whole TCP super-packets: one frame per 64 KiB instead of one per packet');
+    }
   }
 
   private onUnsupported(): void {

@@ -20,7 +20,8 @@ import {
 import type { PacketDevice } from '../link/packet-device';
 import type { NetworkEvent } from '../netconfig/address-watch';
 import { FrameCipher } from '../protocol/crypto';
-import { FRAME_HEADER_BYTES, MessageType, encodeFrame } from '../protocol/frame';
+import { TUN_HEADROOM_BYTES } from '../link/data-path';
+import { MessageType, encodeFrame } from '../protocol/frame';
 import type { IpLease } from '../protocol/messages';
 import { DEFAULT_TIMING, type EngineEnvironment, type EngineTiming, type TunnelProfile, type TunnelStats } from './engine-environment';
 import { type SessionTimes, checkLiveness } from './liveness';
@@ -72,7 +73,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     super();
     this.timing = { ...DEFAULT_TIMING, ...timing };
     this.cipher = profile.key ? new FrameCipher(profile.key) : null;
-    this.packets = new PacketPath(profile.mtu, this.timing.reconnectQueuePackets, () => this.cipher !== null && (this.attempt?.link?.encryptOutgoing ?? true));
+    this.packets = new PacketPath(profile.mtu, this.timing.reconnectQueuePackets, () => this.cipher !== null);
   }
 
   get state(): TunnelState {
@@ -182,6 +183,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
   private startAttempt(s: Extract<TunnelState, { kind: 'connecting' }>): void {
     const attempt = new TunnelAttempt({
       profile: this.profile, env: this.env, timing: this.timing, cipher: this.cipher, previousAddress: s.held?.address ?? null,
+      offerSuperPackets: this.env.superPackets === true,
     }, {
       resolved: (serverAddress) => this.ifCurrent(attempt, () => this.apply({ type: 'resolved', serverAddress })),
       tcpConnected: (local) => this.ifCurrent(attempt, () => {
@@ -190,7 +192,7 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
         this.apply({ type: 'tcpConnected' });
       }),
       offered: (offer) => this.ifCurrent(attempt, () => void this.onOffer(attempt, offer)),
-      packetDown: (packet) => this.packets.downstream(packet),
+      packetDown: (packet, kind) => this.packets.downstream(packet, kind),
       chunkEnd: () => this.packets.flush(this.attempt === attempt ? this.device?.tun ?? null : null),
       heartbeat: () => {
         if (this.session && this.attempt === attempt) this.session.lastHeartbeatReceivedMs = this.env.clock.now();
@@ -273,8 +275,9 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     stillWanted();
     if (lease.dns.length > 0) await netcfg.setDns(dev, lease.dns, { resolvConfPath: this.env.resolvConfPath });
     stillWanted();
-    tun.startReading((scratch, lengths, count) => this.onTunBatch(scratch, lengths, count), {
-      headroom: FRAME_HEADER_BYTES,
+    tun.startReading((scratch, lengths, count, kinds) => this.onTunBatch(scratch, lengths, count, kinds ?? null), {
+      headroom: TUN_HEADROOM_BYTES,
+      superPackets: this.env.superPackets === true,
       maxBatch: TUN_BATCH_PACKETS,
       maxPacketBytes: TUN_READ_PACKET_BYTES,
       onError: (err) => {
@@ -324,9 +327,9 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     this.packets.counters.rateDown = 0;
   }
 
-  private onTunBatch(scratch: Buffer, lengths: Int32Array, count: number): void {
+  private onTunBatch(scratch: Buffer, lengths: Int32Array, count: number, kinds: Uint8Array | null): void {
     const link = this.current.kind === 'connected' ? this.attempt?.link ?? null : null;
-    this.packets.upstream(scratch, lengths, count, link);
+    this.packets.upstream(scratch, lengths, count, kinds, link);
   }
 
   private tick(): void {

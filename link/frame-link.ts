@@ -1,12 +1,12 @@
 // One framed, optionally encrypted TCP connection: reads whole frames, writes whole frames in order,
 // batches data frames into one socket write, and drops (never queues without bound) when the peer is slow.
 import type { Socket } from 'node:net';
-import { AuthenticationError, ENCRYPTION_OVERHEAD_BYTES, FrameCipher } from '../protocol/crypto';
+import { AuthenticationError, ENCRYPTION_OVERHEAD_BYTES, FrameCipher, MAX_INNER_FRAME_BYTES, MAX_NEGOTIATED_INNER_FRAME_BYTES } from '../protocol/crypto';
 import {
   FRAME_HEADER_BYTES,
   FRAME_TYPE_OFFSET,
   FrameReader,
-  MAX_FRAME_BYTES,
+  MAX_NEGOTIATED_FRAME_BYTES,
   MalformedFrameError,
   MessageType,
   writeFrameHeader,
@@ -35,8 +35,8 @@ let sealArena = Buffer.allocUnsafeSlow(512 * 1024);
 /** Frame regions of one batch (start, length), reused across calls and links. */
 let regionStarts = new Int32Array(512);
 let regionLengths = new Int32Array(512);
-/** Decrypt-arena room one opened frame may need: an inner frame is always smaller than its outer frame. */
-const ARENA_BYTES_PER_OPEN = MAX_FRAME_BYTES;
+/** Kinds of the packets given to sendPackets (link/data-path.ts): 1 is a super-packet region. */
+const KIND_SUPER = 1;
 /**
  * How far past highWaterBytes control frames may still queue when the caller does not say: a data
  * batch goes out whenever the queue is under the bound, so one batch may take it past by its own size.
@@ -112,6 +112,7 @@ export class FrameLink {
   private pausedForFairness = false;
   private closed = false;
   private readonly controlLimitBytes: number;
+  private superPacketsOn = false;
   encryptOutgoing: boolean;
 
   constructor(readonly socket: Socket, private readonly opts: FrameLinkOptions, private readonly handlers: FrameLinkHandlers) {
@@ -130,6 +131,20 @@ export class FrameLink {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /**
+   * Whether type-106 super-packet frames may cross this link (both ends said so: docs/protocol.md
+   * "Super-packets"). Before that, frames keep the legacy 2,053-byte limit.
+   */
+  get superPackets(): boolean {
+    return this.superPacketsOn;
+  }
+
+  /** Both ends agreed on super-packets: accept frames up to the negotiated limit from now on. */
+  enableSuperPackets(): void {
+    this.superPacketsOn = true;
+    this.reader.maxFrameBytes = MAX_NEGOTIATED_FRAME_BYTES;
   }
 
   /** Bytes accepted by write() but not yet handed to the kernel. */
@@ -171,8 +186,9 @@ export class FrameLink {
    * packet i is at scratch[starts[i]], with at least 5 writable bytes before it: the header is
    * written there, so neither plain sending nor sealing copies the packets first. `scratch` may be
    * reused when this returns. Returns false (and counts the drop) when the peer is too far behind.
+   * `kinds[i] === 1` marks a super-packet region, sent as a type-106 frame (only once negotiated).
    */
-  sendPackets(type: number, scratch: Buffer, starts: ArrayLike<number>, lengths: ArrayLike<number>, count: number): boolean {
+  sendPackets(type: number, scratch: Buffer, starts: ArrayLike<number>, lengths: ArrayLike<number>, count: number, kinds: ArrayLike<number> | null = null): boolean {
     if (this.closed || count === 0) return false;
     if (this.socket.writableLength > this.opts.highWaterBytes) {
       this.stats.packetsDroppedQueueFull += count;
@@ -186,8 +202,14 @@ export class FrameLink {
       if (need > sealArena.length) sealArena = Buffer.allocUnsafeSlow(need);
       for (let i = 0; i < count; i++) {
         const start = starts[i] - FRAME_HEADER_BYTES;
-        writeFrameHeader(scratch, start, type, lengths[i]);
-        total += cipher.sealInto(sealArena, total, scratch.subarray(start, starts[i] + lengths[i]));
+        if (kinds !== null && kinds[i] === KIND_SUPER) {
+          this.assertSuperPackets();
+          writeFrameHeader(scratch, start, MessageType.SuperPacket, lengths[i], MAX_NEGOTIATED_FRAME_BYTES);
+          total += cipher.sealInto(sealArena, total, scratch.subarray(start, starts[i] + lengths[i]), MAX_NEGOTIATED_INNER_FRAME_BYTES);
+        } else {
+          writeFrameHeader(scratch, start, type, lengths[i]);
+          total += cipher.sealInto(sealArena, total, scratch.subarray(start, starts[i] + lengths[i]), MAX_INNER_FRAME_BYTES);
+        }
       }
       regionStarts[0] = 0;
       regionLengths[0] = total;
@@ -204,7 +226,12 @@ export class FrameLink {
     }
     for (let i = 0; i < count; i++) {
       const start = starts[i] - FRAME_HEADER_BYTES;
-      writeFrameHeader(scratch, start, type, lengths[i]);
+      if (kinds !== null && kinds[i] === KIND_SUPER) {
+        this.assertSuperPackets();
+        writeFrameHeader(scratch, start, MessageType.SuperPacket, lengths[i], MAX_NEGOTIATED_FRAME_BYTES);
+      } else {
+        writeFrameHeader(scratch, start, type, lengths[i]);
+      }
       regionStarts[i] = start;
       regionLengths[i] = lengths[i] + FRAME_HEADER_BYTES;
       total += lengths[i] + FRAME_HEADER_BYTES;
@@ -213,6 +240,11 @@ export class FrameLink {
     this.stats.framesOut += count;
     sendRegions(this.socket, scratch, regionStarts, regionLengths, count, total);
     return true;
+  }
+
+  /** A super-packet toward a peer that did not agree to them would be a protocol error on its side. */
+  private assertSuperPackets(): void {
+    if (!this.superPacketsOn) throw new Error('a super-packet frame was given to a link that did not negotiate super-packets');
   }
 
   /** Closes the link for a reason of the owner's own (kind `local`). */
@@ -291,7 +323,8 @@ export class FrameLink {
       this.handlers.onFrame(type, payload, false);
       return;
     }
-    if (this.arenaUsed + ARENA_BYTES_PER_OPEN > this.arena.length) {
+    // An inner frame is the payload less nonce and tag: it always fits in payload.length bytes.
+    if (this.arenaUsed + payload.length > this.arena.length) {
       this.handlers.onChunkEnd?.(); // hand on what the arena holds before reusing it
       this.arenaUsed = 0;
     }

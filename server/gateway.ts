@@ -13,13 +13,15 @@ import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/logger';
 import { FrameLink, type LinkCloseKind } from '../link/frame-link';
 import { adoptWithSharedReads } from '../link/socket-read';
-import { TUNNEL_TCP_MSS, clampTcpMss, ipv4Destination, ipv4LengthMatches, ipv4Source, isIPv4Packet } from '../link/ipv4';
+import { LinkBatch, PACKET_KIND_SUPER, TUN_HEADROOM_BYTES, TUN_READ_PACKET_BYTES, TunWrites, inboundProblem, ipv4Start, outboundProblem, tunnelTcpMss } from '../link/data-path';
+import { ipv4Destination, ipv4Source, isIPv4Packet } from '../link/ipv4';
 import type { PacketDevice } from '../link/packet-device';
 import { intToIpv4, ipv4ToInt, type ServerConfig } from '../protocol/config';
-import { ENCRYPTION_OVERHEAD_BYTES, FrameCipher, MAX_INNER_FRAME_BYTES } from '../protocol/crypto';
-import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, MessageType } from '../protocol/frame';
+import { ENCRYPTION_OVERHEAD_BYTES, FrameCipher } from '../protocol/crypto';
+import { FRAME_HEADER_BYTES, MessageType, encodeFrame } from '../protocol/frame';
 import { HEARTBEAT_FRAME, UNSUPPORTED_FRAME, encodeIpResponse } from '../protocol/messages';
-import { parseIpRequestPayload } from '../protocol/ip-request';
+import { type IpRequestExtension, encodeCapabilitiesPayload, parseIpRequestPayload } from '../protocol/ip-request';
+import { CAP_SUPER_PACKETS } from '../protocol/super-packet';
 import { type GrantKind, LeaseTable, identityOf } from './lease-table';
 import { LEASE_FILE_NAME, LeaseFileError, LeaseFileWriter, encodeLeaseFile, maxLeaseFileBytes, readLeaseFile } from './lease-store';
 import { type Refusal, type Source, UnleasedAdmission, sourceOf } from './admission';
@@ -27,7 +29,8 @@ import { CLOSE_CAUSES, type CloseCause, Session, type SessionId } from './sessio
 
 /** Packets per TUN readiness event: enough that client uploads cannot crowd out the downstream. */
 const TUN_BATCH_PACKETS = 256;
-const TUN_READ_PACKET_BYTES = MAX_PAYLOAD_BYTES; // a longer packet fits no frame
+/** Our answer to a client that offers super-packets, when this gateway's TUN device takes them. */
+const SUPER_PACKETS_FRAME = encodeFrame(MessageType.Capabilities, encodeCapabilitiesPayload([CAP_SUPER_PACKETS]));
 const UNSUPPORTED_ANSWER_INTERVAL_MS = 1000;
 const SWEEP_INTERVAL_MS = 1000; // protocol.md "Session behaviour": a 1 s tick
 /**
@@ -83,6 +86,8 @@ export interface GatewayMetrics {
   ipResponsesDropped: number;
   /** Log lines a peer caused that were counted instead of written. */
   logLinesSuppressed: number;
+  /** Connections that agreed on super-packets (docs/protocol.md "Super-packets"). */
+  superPacketSessions: number;
   drops: {
     spoofedSource: number;
     notIpv4: number;
@@ -94,6 +99,8 @@ export interface GatewayMetrics {
     peerTooSlow: number;
     tunWriteFailed: number;
     tooLargeToEncrypt: number;
+    /** Super-packet frames whose region does not hold together (header, IPv4, segment count). */
+    badSuperPacket: number;
   };
 }
 
@@ -105,6 +112,11 @@ export interface GatewayOptions {
   now?: () => number;
   /** Wall-clock milliseconds for reservations, which outlive the process in the lease file. */
   wallNow?: () => number;
+  /**
+   * The TUN device reads and writes whole TCP super-packets (vnet, TSO): offer them to clients that
+   * ask (docs/protocol.md "Super-packets"). Default off.
+   */
+  superPackets?: boolean;
 }
 
 export class Gateway {
@@ -128,13 +140,14 @@ export class Gateway {
   private nextId = 1;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly touched: Session[] = [];
-  private readonly tunWrites: Buffer[] = [];
+  private readonly tunWrites: TunWrites;
   private stopped = false;
   private readonly m = {
     accepted: 0, closed: 0, bytesUp: 0, packetsUp: 0, bytesDown: 0, packetsDown: 0, malformedFrames: 0,
     decryptFailures: 0, poolExhausted: 0, plaintextRefused: 0, heartbeatEvictions: 0,
     ipRequestTimeouts: 0, ipResponsesDropped: 0,
     spoofedSource: 0, notIpv4: 0, badLength: 0, notLeased: 0, noSession: 0, tunWriteFailed: 0, tooLargeToEncrypt: 0,
+    badSuperPacket: 0, superPacketSessions: 0,
     /** Drops toward sessions already closed (live ones are read from their links). */
     closedPeerTooSlow: 0,
   };
@@ -158,7 +171,8 @@ export class Gateway {
       perAddress: config.maxUnleasedPerAddress, perPrefix: config.maxUnleasedPerPrefix, total: config.maxUnleased,
     });
     this.cipher = config.key ? new FrameCipher(config.key) : null;
-    this.tcpMss = Math.min(TUNNEL_TCP_MSS, config.mtu - 40);
+    this.tcpMss = tunnelTcpMss(config.mtu);
+    this.tunWrites = new TunWrites(this.tcpMss);
     this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
   }
 
@@ -173,7 +187,8 @@ export class Gateway {
       });
     });
     this.opts.tun.startReading(this.onTunBatch, {
-      headroom: FRAME_HEADER_BYTES,
+      headroom: TUN_HEADROOM_BYTES,
+      superPackets: this.opts.superPackets === true,
       maxBatch: TUN_BATCH_PACKETS,
       maxPacketBytes: TUN_READ_PACKET_BYTES,
       onError: (err) => this.log.error(`TUN read failed: ${err.message}`),
@@ -235,10 +250,12 @@ export class Gateway {
       malformedFrames: m.malformedFrames, decryptFailures: m.decryptFailures, poolExhausted: m.poolExhausted,
       plaintextRefused: m.plaintextRefused, heartbeatEvictions: m.heartbeatEvictions,
       ipRequestTimeouts: m.ipRequestTimeouts, ipResponsesDropped: m.ipResponsesDropped,
+      superPacketSessions: m.superPacketSessions,
       logLinesSuppressed: this.peerInfo.suppressedTotal + this.peerWarn.suppressedTotal,
       drops: {
         spoofedSource: m.spoofedSource, notIpv4: m.notIpv4, badLength: m.badLength, notLeased: m.notLeased, noSession: m.noSession,
         peerTooSlow: peerTooSlow + m.closedPeerTooSlow, tunWriteFailed: m.tunWriteFailed, tooLargeToEncrypt: m.tooLargeToEncrypt,
+        badSuperPacket: m.badSuperPacket,
       },
     };
   }
@@ -279,7 +296,7 @@ export class Gateway {
       onDecryptFailed: (err) => this.onDecryptFailed(session, err),
       onClose: (reason, _err, kind) => this.onSessionClosed(session, reason, kind),
     });
-    session = new Session(id, peer, source, link, this.now());
+    session = new Session(id, peer, source, link, this.now(), new LinkBatch(MessageType.DataDown, this.tcpMss));
     this.sessions.add(session);
     this.peerInfo.event('accepted', `accepted ${session.label}`);
   }
@@ -316,8 +333,16 @@ export class Gateway {
     }
     switch (type) {
       case MessageType.DataUp:
-        if (s.phase === 'leased') this.onDataUp(s, payload);
+        if (s.phase === 'leased') this.onDataUp(s, payload, 0);
         else this.m.notLeased++;
+        return;
+      case MessageType.SuperPacket:
+        if (!s.link.superPackets) {
+          // Never offered (or not by this gateway): whatever the client thinks it is, we cannot take it.
+          this.closeSession(s, 'unnegotiatedSuperPacket', 'client sent a super-packet frame (type 106) without agreeing to super-packets first');
+          return;
+        }
+        this.onDataUp(s, payload, PACKET_KIND_SUPER);
         return;
       case MessageType.Heartbeat:
         s.lastHeartbeatReceivedMs = this.now();
@@ -342,7 +367,8 @@ export class Gateway {
   /** A valid IP request (decrypted, or plaintext where allowed): lease on the first, answer at most once a second. */
   private onIpRequest(s: Session, payload: Buffer): void {
     const t = this.now();
-    if (s.phase === 'awaiting-request' && !this.lease(s, payload)) return;
+    const ext = parseIpRequestPayload(payload);
+    if (s.phase === 'awaiting-request' && !this.lease(s, ext)) return;
     if (t - s.lastIpResponseMs < IP_RESPONSE_INTERVAL_MS) {
       this.m.ipResponsesDropped++;
       if (++s.ipRequestsDropped > MAX_UNANSWERED_IP_REQUESTS) {
@@ -353,14 +379,18 @@ export class Gateway {
     s.lastIpResponseMs = t;
     s.ipRequestsDropped = 0;
     s.link.sendFrame(encodeIpResponse({ address: s.leaseText, route: '0.0.0.0', dns: this.opts.config.dns }));
+    // Only a client that asked hears of capabilities: a legacy client never receives a type 105.
+    if (this.opts.superPackets && ext?.caps.includes(CAP_SUPER_PACKETS) && !s.link.superPackets && s.link.sendFrame(SUPER_PACKETS_FRAME)) {
+      s.link.enableSuperPackets();
+      this.m.superPacketSessions++;
+    }
   }
 
   /**
    * Gives the session an address, the one its request names or its reservation when the lease
    * table allows; false (and the session closed) when none is left.
    */
-  private lease(s: Session, payload: Buffer): boolean {
-    const ext = parseIpRequestPayload(payload);
+  private lease(s: Session, ext: IpRequestExtension | null): boolean {
     const identity = identityOf(ext?.clientId, s.source.address);
     const requested = ext?.previousAddress !== undefined ? ipv4ToInt(ext.previousAddress) : null;
     const grant = this.leases.acquire(identity, requested, this.wallNow());
@@ -391,35 +421,30 @@ export class Gateway {
     return true;
   }
 
-  private onDataUp(s: Session, packet: Buffer): void {
-    if (!isIPv4Packet(packet, 0, packet.length)) {
-      this.m.notIpv4++;
+  /** A packet (kind 0) or super-packet region (kind 1) from a leased client, bound for the TUN device. */
+  private onDataUp(s: Session, packet: Buffer, kind: number): void {
+    const problem = inboundProblem(packet, kind);
+    if (problem !== null) {
+      this.m[problem]++;
       return;
     }
-    if (!ipv4LengthMatches(packet, 0, packet.length)) {
-      this.m.badLength++;
-      return;
-    }
-    if (ipv4Source(packet, 0) !== s.lease) {
+    const source = ipv4Source(packet, ipv4Start(kind));
+    if (source !== s.lease) {
       this.m.spoofedSource++;
       s.counters.droppedSpoofed++;
-      this.peerWarn.event('spoof', `${s.label}: dropped packet from ${intToIpv4(ipv4Source(packet, 0))}, not its lease`);
+      this.peerWarn.event('spoof', `${s.label}: dropped packet from ${intToIpv4(source)}, not its lease`);
       return;
     }
-    clampTcpMss(packet, 0, packet.length, this.tcpMss);
     s.counters.packetsUp++;
-    s.counters.bytesUp += packet.length;
-    this.tunWrites.push(packet);
+    s.counters.bytesUp += packet.length - ipv4Start(kind);
+    this.tunWrites.push(packet, kind);
   }
 
   private flushTunWrites(): void {
-    const n = this.tunWrites.length;
-    if (n === 0) return;
-    const written = this.opts.tun.writePackets(this.tunWrites, n);
-    for (let i = 0; i < written; i++) this.m.bytesUp += this.tunWrites[i].length;
-    this.m.packetsUp += written;
-    this.m.tunWriteFailed += n - written;
-    this.tunWrites.length = 0;
+    const t = this.tunWrites.flush(this.opts.tun);
+    this.m.bytesUp += t.bytes;
+    this.m.packetsUp += t.written;
+    this.m.tunWriteFailed += t.failed;
   }
 
   private onDecryptFailed(s: Session, err: Error): void {
@@ -465,49 +490,47 @@ export class Gateway {
       : ` (up ${c.packetsUp} pkts/${c.bytesUp} B, down ${c.packetsDown} pkts/${c.bytesDown} B); ` +
         (returned === null ? 'its address went with the client' : `lease returned${grace > 0 ? `, reserved for this client for ${grace} s` : ''}`);
     const line = `closed ${s.label}: ${reason}${what}`;
-    if (cause === 'malformed' || cause === 'poolExhausted' || cause === 'queueFull') this.peerWarn.event(`closed:${cause}`, line);
+    if (cause === 'malformed' || cause === 'poolExhausted' || cause === 'queueFull' || cause === 'unnegotiatedSuperPacket') this.peerWarn.event(`closed:${cause}`, line);
     else this.peerInfo.event(`closed:${cause}`, line);
   }
 
   // ---- TUN -> clients ----------------------------------------------------------------------------
 
-  private readonly onTunBatch = (scratch: Buffer, lengths: Int32Array, count: number): void => {
+  /** A TUN batch (link/data-path.ts layout): each packet to the session that holds its destination. */
+  private readonly onTunBatch = (scratch: Buffer, lengths: Int32Array, count: number, kinds: Uint8Array | null): void => {
     let p = 0;
     const touched = this.touched;
     for (let i = 0; i < count; i++) {
       const len = lengths[i];
-      const start = p + FRAME_HEADER_BYTES;
+      const start = p + TUN_HEADROOM_BYTES;
       p = start + len;
-      if (!isIPv4Packet(scratch, start, len)) {
+      const kind = kinds === null ? 0 : kinds[i];
+      if (kind !== PACKET_KIND_SUPER && !isIPv4Packet(scratch, start, len)) {
         this.m.notIpv4++;
         continue;
       }
-      const s = this.byLease.get(ipv4Destination(scratch, start));
+      const s = this.byLease.get(ipv4Destination(scratch, start + ipv4Start(kind)));
       if (s === undefined) {
         this.m.noSession++;
         continue;
       }
-      if (len + FRAME_HEADER_BYTES > MAX_INNER_FRAME_BYTES && s.encrypting) {
+      if (outboundProblem(scratch, start, len, kind, s.link.encryptOutgoing && this.cipher !== null) !== null) {
         this.m.tooLargeToEncrypt++;
         continue;
       }
-      clampTcpMss(scratch, start, len, this.tcpMss);
-      if (s.pendingCount === 0) touched.push(s);
-      s.pendingStarts[s.pendingCount] = start;
-      s.pendingLengths[s.pendingCount] = len;
-      s.pendingCount++;
+      if (!s.inTunBatch) {
+        s.inTunBatch = true;
+        touched.push(s);
+      }
+      s.tunBatch.add(scratch, start, len, kind, s.link);
     }
     for (const s of touched) {
-      const n = s.pendingCount;
-      s.pendingCount = 0;
-      if (s.link.sendPackets(MessageType.DataDown, scratch, s.pendingStarts, s.pendingLengths, n)) {
-        s.counters.packetsDown += n;
-        this.m.packetsDown += n;
-        for (let i = 0; i < n; i++) {
-          s.counters.bytesDown += s.pendingLengths[i];
-          this.m.bytesDown += s.pendingLengths[i];
-        }
-      }
+      s.inTunBatch = false;
+      const t = s.tunBatch.finish(scratch, s.link);
+      s.counters.packetsDown += t.packets;
+      s.counters.bytesDown += t.bytes;
+      this.m.packetsDown += t.packets;
+      this.m.bytesDown += t.bytes;
     }
     touched.length = 0;
   };
@@ -562,5 +585,5 @@ const LINK_CLOSE_CAUSE: Record<LinkCloseKind, CloseCause> = {
 };
 
 function isClientMessage(type: number): boolean {
-  return type === MessageType.IpRequest || type === MessageType.DataUp || type === MessageType.Heartbeat;
+  return type === MessageType.IpRequest || type === MessageType.DataUp || type === MessageType.Heartbeat || type === MessageType.SuperPacket;
 }

@@ -84,7 +84,8 @@ async function serve(config: ReturnType<typeof parseServerConfig>['config'], log
 
   try {
     const tun = await system.setUp(config);
-    gateway = new Gateway({ config, tun, log });
+    // Super-packets need a TUN device that reads and writes them (tun_offload: a vnet device with TSO).
+    gateway = new Gateway({ config, tun, log, superPackets: config.tunOffload });
     await gateway.listen();
     if (config.metricsListen) {
       const g = gateway;

@@ -36,6 +36,7 @@ export function metricsToPrometheus(m: GatewayMetrics, p?: ProcessMetrics): stri
   metric('malformed_frames_total', 'counter', 'Connections closed for a malformed frame.', m.malformedFrames);
   metric('decrypt_failures_total', 'counter', 'Frames that failed authentication.', m.decryptFailures);
   metric('pool_exhausted_total', 'counter', 'Connections refused for lack of addresses.', m.poolExhausted);
+  metric('super_packet_sessions_total', 'counter', 'Connections that agreed on super-packets (type 106 frames).', m.superPacketSessions);
   metric('heartbeat_evictions_total', 'counter', 'Sessions closed for heartbeat silence.', m.heartbeatEvictions);
   for (const [reason, value] of Object.entries(m.drops)) {
     metric('dropped_packets_total', 'counter', 'Packets dropped, by reason.', value, `{reason="${reason}"}`);

@@ -7,6 +7,7 @@
 //
 // A connection holds no address until it asks for one: peers that connect and say nothing (or
 // trickle bytes) cost a socket and an admission slot (admission.ts), never a lease.
+import type { LinkBatch } from '../link/data-path';
 import type { FrameLink } from '../link/frame-link';
 import type { Source } from './admission';
 
@@ -27,11 +28,12 @@ export type CloseCause =
   | 'queueFull' // the client does not read: its queue passed the bound with control frames
   | 'replaced' // the same client connected again; the new connection got the address
   | 'ipRequestFlood' // more unanswered IP requests in one interval than any client sends
+  | 'unnegotiatedSuperPacket' // a type-106 frame on a connection that did not agree to super-packets
   | 'shutdown';
 
 export const CLOSE_CAUSES: readonly CloseCause[] = [
   'peer', 'socketError', 'malformed', 'ipRequestTimeout', 'poolExhausted', 'heartbeatTimeout', 'plaintextRefused',
-  'encryptionRefused', 'queueFull', 'replaced', 'ipRequestFlood', 'shutdown',
+  'encryptionRefused', 'queueFull', 'replaced', 'ipRequestFlood', 'unnegotiatedSuperPacket', 'shutdown',
 ];
 
 export interface SessionCounters {
@@ -64,10 +66,8 @@ export class Session {
   ipRequestsDropped = 0;
   readonly counters: SessionCounters = { packetsUp: 0, bytesUp: 0, packetsDown: 0, bytesDown: 0, droppedSpoofed: 0 };
 
-  // Per-batch scratch for downstream packets bound to this session (reused, no per-batch allocation).
-  pendingStarts: number[] = [];
-  pendingLengths: number[] = [];
-  pendingCount = 0;
+  /** Whether tunBatch holds packets of the TUN batch being handled. */
+  inTunBatch = false;
 
   constructor(
     readonly id: SessionId,
@@ -77,6 +77,8 @@ export class Session {
     readonly source: Source,
     readonly link: FrameLink,
     nowMs: number,
+    /** Downstream packets of one TUN batch bound for this client (reused, no per-batch allocation). */
+    readonly tunBatch: LinkBatch,
   ) {
     this.acceptedAtMs = nowMs;
     this.lastHeartbeatReceivedMs = nowMs;

@@ -3,6 +3,10 @@ import type { PacketBatchHandler, PacketDevice, PacketReadOptions } from '../../
 
 export class FakeTun implements PacketDevice {
   readonly written: Buffer[] = [];
+  /** The kind of each written packet (1: a super-packet region written as one GSO packet). */
+  readonly writtenKinds: number[] = [];
+  /** Whether the reader asked for super-packets (as a vnet device with TSO would deliver them). */
+  superPackets = false;
   private onBatch: PacketBatchHandler | null = null;
   private headroom = 0;
   private maxBatch = 64;
@@ -15,6 +19,7 @@ export class FakeTun implements PacketDevice {
     this.onBatch = onBatch;
     this.headroom = options.headroom ?? 0;
     this.maxBatch = options.maxBatch ?? 64;
+    this.superPackets = options.superPackets === true;
   }
 
   stopReading(): void {
@@ -25,10 +30,15 @@ export class FakeTun implements PacketDevice {
     return this.onBatch !== null;
   }
 
-  /** Plays the kernel: hands packets to the reader in batches laid out as the native addon does. */
-  inject(packets: Buffer[]): void {
+  /**
+   * Plays the kernel: hands packets to the reader in batches laid out as the native addon does.
+   * `kinds[i] === 1` marks packets[i] as a super-packet region (only for a reader that asked for them).
+   */
+  inject(packets: Buffer[], kinds?: number[]): void {
+    if (kinds && !this.superPackets) throw new Error('FakeTun: super-packets injected into a reader that did not ask for them');
     for (let i = 0; i < packets.length; i += this.maxBatch) {
       const batch = packets.slice(i, i + this.maxBatch);
+      const batchKinds = this.superPackets ? Uint8Array.from(kinds?.slice(i, i + this.maxBatch) ?? batch.map(() => 0)) : null;
       const scratch = Buffer.alloc(batch.reduce((n, p) => n + this.headroom + p.length, 0));
       const lengths = new Int32Array(this.maxBatch);
       let p = 0;
@@ -37,13 +47,16 @@ export class FakeTun implements PacketDevice {
         lengths[j] = pkt.length;
         p += this.headroom + pkt.length;
       });
-      this.onBatch?.(scratch, lengths, batch.length);
+      this.onBatch?.(scratch, lengths, batch.length, batchKinds);
       scratch.fill(0xee); // the real scratch is reused: catch anyone keeping views into it
     }
   }
 
-  writePackets(packets: Uint8Array[], count = packets.length): number {
-    for (let i = 0; i < count; i++) this.written.push(Buffer.from(packets[i]));
+  writePackets(packets: Uint8Array[], count = packets.length, kinds?: Uint8Array): number {
+    for (let i = 0; i < count; i++) {
+      this.written.push(Buffer.from(packets[i]));
+      this.writtenKinds.push(kinds ? kinds[i] : 0);
+    }
     const w = this.waiters;
     this.waiters = [];
     w.forEach((f) => f());
@@ -87,4 +100,46 @@ export function ipv4Packet(src: string, dst: string, payloadBytes = 32, fill = 0
   p.writeUInt16BE(8 + payloadBytes, 24);
   p.writeUInt16BE(0, 26);
   return p;
+}
+
+/** A TCP/IPv4 packet (ACK, 20-byte headers) carrying `payloadBytes` bytes of `fill`, TCP checksum 0. */
+export function tcpPacket(src: string, dst: string, payloadBytes: number, seq = 1000, fill = 0x62): Buffer {
+  const total = 40 + payloadBytes;
+  const p = Buffer.alloc(total, fill);
+  p[0] = 0x45;
+  p[1] = 0;
+  p.writeUInt16BE(total, 2);
+  p.writeUInt16BE(0x1234, 4);
+  p.writeUInt16BE(0x4000, 6); // DF
+  p[8] = 64;
+  p[9] = 6;
+  p.writeUInt16BE(0, 10);
+  Buffer.from(src.split('.').map(Number)).copy(p, 12);
+  Buffer.from(dst.split('.').map(Number)).copy(p, 16);
+  p.writeUInt16BE(40000, 20);
+  p.writeUInt16BE(5201, 22);
+  p.writeUInt32BE(seq, 24);
+  p.writeUInt32BE(77, 28);
+  p[32] = 5 << 4;
+  p[33] = 0x10; // ACK
+  p.writeUInt16BE(65535, 34);
+  p.writeUInt16BE(0, 36);
+  p.writeUInt16BE(0, 38);
+  return p;
+}
+
+/**
+ * A super-packet region as a vnet TUN read hands it on (docs/protocol.md "Super-packets"): the
+ * 4-byte header (segment size, little-endian; flags; reserved) and a TCP/IPv4 packet whose checksum
+ * field holds the pseudo-header seed.
+ */
+export function superPacketRegion(src: string, dst: string, payloadBytes: number, segmentBytes: number, seq = 1000): Buffer {
+  const packet = tcpPacket(src, dst, payloadBytes, seq);
+  let sum = 6 + (packet.length - 20);
+  for (let i = 12; i < 20; i += 2) sum += packet.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  packet.writeUInt16BE(sum, 36);
+  const header = Buffer.alloc(4);
+  header.writeUInt16LE(segmentBytes, 0);
+  return Buffer.concat([header, packet]);
 }
