@@ -12,8 +12,8 @@ function sample(): GatewayMetrics {
     refused: { perAddress: 11, perPrefix: 12, total: 13 },
     closedBy: Object.fromEntries(CLOSE_CAUSES.map((c, i) => [c, i + 100])) as GatewayMetrics['closedBy'],
     bytesUp: 1, packetsUp: 2, bytesDown: 3, packetsDown: 4, malformedFrames: 5, decryptFailures: 6, poolExhausted: 8,
-    plaintextRefused: 9, heartbeatEvictions: 10, ipRequestTimeouts: 21, ipResponsesDropped: 22, logLinesSuppressed: 23,
-    drops: { spoofedSource: 0, notIpv4: 0, badLength: 0, notLeased: 31, noSession: 0, peerTooSlow: 0, tunWriteFailed: 0, tooLargeToEncrypt: 0 },
+    plaintextRefused: 9, heartbeatEvictions: 10, ipRequestTimeouts: 21, ipResponsesDropped: 22, logLinesSuppressed: 23, superPacketSessions: 24,
+    drops: { spoofedSource: 0, notIpv4: 0, badLength: 0, notLeased: 31, noSession: 0, peerTooSlow: 0, tunWriteFailed: 0, tooLargeToEncrypt: 0, badSuperPacket: 32 },
   };
 }
 
@@ -37,6 +37,9 @@ test('Prometheus text: unleased, refusals and closes per reason, IP-request time
     'fourover6_ip_responses_dropped_total 22',
     'fourover6_log_lines_suppressed_total 23',
     'fourover6_dropped_packets_total{reason="notLeased"} 31',
+    'fourover6_dropped_packets_total{reason="badSuperPacket"} 32',
+    'fourover6_super_packet_sessions_total 24',
+    `fourover6_closed_total{reason="unnegotiatedSuperPacket"} ${100 + CLOSE_CAUSES.indexOf('unnegotiatedSuperPacket')}`,
   ]) {
     assert.ok(text.split('\n').includes(line), `missing: ${line}`);
   }

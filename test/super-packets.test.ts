@@ -15,7 +15,7 @@ import { type TunnelProfile, TunnelEngine, connectTcpOverIpv6, systemClock } fro
 import { createLogger } from '../log/logger';
 import { type ServerConfig, parseServerConfig } from '../protocol/config';
 import { parseUuid } from '../protocol/crypto';
-import { FrameReader, MessageType, encodeFrame } from '../protocol/frame';
+import { FrameReader, MAX_NEGOTIATED_FRAME_BYTES, MessageType, encodeFrame } from '../protocol/frame';
 import { encodeIpRequestPayload } from '../protocol/ip-request';
 import { HEARTBEAT_FRAME, IP_REQUEST_FRAME, encodeIpResponse } from '../protocol/messages';
 import { Gateway } from '../server/gateway';
@@ -196,7 +196,8 @@ test('a 106 frame without agreement closes that connection, counted; the gateway
     const bystander = await leasedRawClient(port, []);
     const rogue = await leasedRawClient(port, [...caps]);
     assert.equal(rogue.count((f) => f.type === MessageType.Capabilities), 0);
-    rogue.send(encodeFrame(MessageType.SuperPacket, superPacketRegion('198.18.0.3', '198.18.0.1', 1500, 1000).subarray(0, 1544)));
+    // 1,544 bytes: within the legacy frame limit, so it is the type that is refused, not the length.
+    rogue.send(encodeFrame(MessageType.SuperPacket, superPacketRegion('198.18.0.3', '198.18.0.1', 1500, 1000)));
     await waitFor(() => rogue.closed, { timeoutMs: 5000, what: 'the rogue connection to be closed' });
     assert.equal(gateway.metrics().closedBy.unnegotiatedSuperPacket, 1);
     assert.equal(serverTun.written.length, 0, 'nothing of it reached the TUN device');
@@ -216,7 +217,7 @@ test('from a client that agreed: a broken region is dropped and counted, a spoof
   const reserved = Buffer.from(good);
   reserved[3] = 1; // the reserved byte must be 0
   const spoofed = superPacketRegion('198.18.0.77', '198.18.0.1', 3000, 1000);
-  for (const region of [reserved, spoofed, good]) raw.send(encodeFrame(MessageType.SuperPacket, region));
+  for (const region of [reserved, spoofed, good]) raw.send(encodeFrame(MessageType.SuperPacket, region, MAX_NEGOTIATED_FRAME_BYTES));
   await serverTun.waitForWritten(1);
   assert.deepEqual(serverTun.writtenKinds, [1]);
   assert.ok(serverTun.written[0].equals(good));

@@ -4,7 +4,7 @@
 // our own code reports.
 import net from 'node:net';
 import { FrameCipher } from '../../protocol/crypto';
-import { type Frame, FrameReader, MessageType } from '../../protocol/frame';
+import { type Frame, FrameReader, MAX_NEGOTIATED_FRAME_BYTES, MessageType } from '../../protocol/frame';
 import { waitFor } from './netns';
 
 export interface SeenFrame {
@@ -30,12 +30,19 @@ function record(frame: Frame, cipher: FrameCipher | null): SeenFrame {
   return seen;
 }
 
+/** A reader for a test peer: it takes super-packet frames too (whether the two ends agreed is what tests check). */
+function tapReader(): FrameReader {
+  const reader = new FrameReader();
+  reader.maxFrameBytes = MAX_NEGOTIATED_FRAME_BYTES;
+  return reader;
+}
+
 /** A client socket speaking raw bytes to a gateway; opens type-200 frames when given the key. */
 export class RawClient {
   readonly raw: Buffer[] = [];
   readonly frames: SeenFrame[] = [];
   closed = false;
-  private readonly reader = new FrameReader();
+  private readonly reader = tapReader();
 
   private constructor(readonly socket: net.Socket, private readonly cipher: FrameCipher | null) {
     socket.on('data', (chunk: Buffer) => {
@@ -109,8 +116,8 @@ export class WireTap {
 
   private relay(client: net.Socket, targetPort: number): void {
     const upstream = net.connect({ host: '::1', port: targetPort });
-    const upReader = new FrameReader();
-    const downReader = new FrameReader();
+    const upReader = tapReader();
+    const downReader = tapReader();
     this.sockets.add(client).add(upstream);
     client.on('data', (d: Buffer) => {
       this.upBytes.push(Buffer.from(d));
