@@ -1,6 +1,6 @@
 // npm run bench [protocol|tunnel|scale ...]: prints one markdown section per benchmark.
 // Absolute numbers are noisy on a shared 2-core machine: compare rows of one run (ratios), never across runs.
-import { protocolBench } from './protocol-bench';
+import { protocolBench, sealCost } from './protocol-bench';
 import { scaleBench } from './scale-bench';
 import { tunnelBench } from './tunnel-bench';
 
@@ -18,6 +18,20 @@ async function protocolSection(): Promise<string> {
   ].join('\n');
 }
 
+function sealCostSection(): string {
+  const { rows, napiCallMicros } = sealCost();
+  return [
+    '## Sealing + opening one frame, by size (sodium-native, one core)',
+    '',
+    '| inner frame bytes | frames/s | Gbit/s | µs per frame |',
+    '|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.innerBytes.toLocaleString('en')} | ${Math.round(r.framesPerSecond).toLocaleString('en')} | ${r.gbps.toFixed(2)} | ${r.microsPerFrame.toFixed(2)} |`),
+    '',
+    `The cheapest N-API call into sodium-native takes ${(napiCallMicros * 1000).toFixed(0)} ns; a seal and an open are two calls, ` +
+      `so a native batch entry could save at most ${((2 * napiCallMicros) / rows[1].microsPerFrame * 100).toFixed(1)} % of a 1,505-byte frame's cost.`,
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const want = (name: string) => only.length === 0 || only.includes(name);
@@ -27,7 +41,7 @@ async function main(): Promise<void> {
     console.log(`\n## ${what}\n\nskipped: needs root (network namespaces and TUN devices)`);
     return false;
   };
-  if (want('protocol')) console.log('\n' + (await protocolSection()));
+  if (want('protocol')) console.log('\n' + (await protocolSection()) + '\n\n' + sealCostSection());
   if (want('tunnel') && needsRoot('Tunnel')) {
     console.log('\n' + (await tunnelBench({ seconds })));
   }

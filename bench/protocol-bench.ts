@@ -125,6 +125,31 @@ function checkNodeCryptoAgrees(): void {
   if (pt.toString('hex') !== '0500000068') throw new Error('node:crypto XChaCha construction disagrees with libsodium');
 }
 
+export interface SealCostRow { innerBytes: number; framesPerSecond: number; gbps: number; microsPerFrame: number }
+
+/**
+ * Seal + open of one inner frame per size, one core (sodium-native): what a frame costs before its
+ * bytes (subkey derivation, Poly1305 set-up, two N-API calls), which super-packets spread over 64 KiB
+ * and a batched native seal would only trim by its N-API share (napiCallMicros: the cheapest call).
+ */
+export function sealCost(): { rows: SealCostRow[]; napiCallMicros: number } {
+  const cipher = new FrameCipher(UUID);
+  const rows = [64, 1505, 16_389, 65_544].map((innerBytes) => {
+    const inner = Buffer.alloc(innerBytes, 0x45);
+    inner.writeUInt32LE(innerBytes, 0);
+    const sealed = Buffer.allocUnsafe(innerBytes + 45);
+    const out = Buffer.allocUnsafe(innerBytes);
+    const framesPerSecond = rate(() => {
+      cipher.sealInto(sealed, 0, inner, 65_544);
+      cipher.open(sealed.subarray(5), out);
+    }, 1000);
+    return { innerBytes, framesPerSecond, gbps: (framesPerSecond * innerBytes * 8) / 1e9, microsPerFrame: 1e6 / framesPerSecond };
+  });
+  const one = Buffer.alloc(1);
+  const napiCallMicros = 1e6 / rate(() => sodium.sodium_memzero(one), 500);
+  return { rows, napiCallMicros };
+}
+
 export async function protocolBench(): Promise<BenchRow[]> {
   checkNodeCryptoAgrees();
   void sodium;

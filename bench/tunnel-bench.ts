@@ -26,6 +26,8 @@ interface PathResult {
   /** CPU seconds per GB of iperf3 payload carried (both directions), iperf3 runs only. */
   serverCpuSPerGB: number | null;
   clientCpuSPerGB: number | null;
+  /** The same split into user and kernel time (the kernel's share includes the inner TCP stack a TUN write runs). */
+  split: { serverUser: number; serverSys: number; clientUser: number; clientSys: number } | null;
 }
 
 interface IperfResult {
@@ -34,11 +36,16 @@ interface IperfResult {
   bytes: number;
 }
 
-function cpuSeconds(pid: number): number {
+function cpuTimes(pid: number): { user: number; sys: number } {
   // /proc/<pid>/stat fields 14 and 15: utime, stime in clock ticks (100 Hz on Linux).
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 };
+}
+
+function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
 }
 
 
@@ -78,10 +85,13 @@ async function measure(net: TwoHostNet, name: string, target: string, seconds: n
   try {
     await waitFor(() => /Server listening/.test(iperfServer.out), { timeoutMs: 5000, what: 'iperf3 -s' });
     const cpu = () => ({ s: pids.server ? cpuSeconds(pids.server) : 0, c: pids.client ? cpuSeconds(pids.client) : 0 });
+    const times = () => ({ s: pids.server ? cpuTimes(pids.server) : { user: 0, sys: 0 }, c: pids.client ? cpuTimes(pids.client) : { user: 0, sys: 0 } });
     const cpu0 = cpu();
+    const times0 = times();
     const up = await iperf(net, target, seconds, false, mss);
     const down = await iperf(net, target, seconds, true, mss);
     const cpu1 = cpu();
+    const times1 = times();
     const pingMedianMs = await pingMedian(net, target);
     const pingBusyMedianMs = await pingMedian(net, target, 2000, '0.001');
     const cpu2 = cpu();
@@ -92,6 +102,10 @@ async function measure(net: TwoHostNet, name: string, target: string, seconds: n
       clientCpuS: pids.client ? cpu2.c - cpu0.c : null,
       serverCpuSPerGB: pids.server ? (cpu1.s - cpu0.s) / gb : null,
       clientCpuSPerGB: pids.client ? (cpu1.c - cpu0.c) / gb : null,
+      split: pids.server && pids.client ? {
+        serverUser: (times1.s.user - times0.s.user) / gb, serverSys: (times1.s.sys - times0.s.sys) / gb,
+        clientUser: (times1.c.user - times0.c.user) / gb, clientSys: (times1.c.sys - times0.c.sys) / gb,
+      } : null,
     };
   } finally {
     await iperfServer.stop();
@@ -270,6 +284,13 @@ export async function tunnelBench(opts: { seconds: number }): Promise<string> {
         `ping ≤ veth + 0.1 ms: ${Math.max(plain.pingMedianMs, enc.pingMedianMs) - bare.pingMedianMs <= 0.1 ? 'met' : 'NOT met'}.`,
       `Stretch, plain ≥ 5 Gbit/s each way: ${plain.upGbps >= 5 && plain.downGbps >= 5 ? 'met' : 'NOT met'}.`,
       ...superPacketVerdicts(bare, plainEach, plain, encEach, enc),
+      '',
+      'Where the CPU time per GB goes, user (JS, crypto, copies in the addon) and kernel (syscalls, and the inner TCP stack that a TUN write runs in our process):',
+      '',
+      '| path | server user s/GB | server kernel s/GB | client user s/GB | client kernel s/GB |',
+      '|---|---:|---:|---:|---:|',
+      ...rows.filter((r) => r.split !== null).map((r) => `| ${r.name} | ${f(r.split!.serverUser, 3)} | ${f(r.split!.serverSys, 3)} | ${f(r.split!.clientUser, 3)} | ${f(r.split!.clientSys, 3)} |`),
+      '',
       '"up" is client → server through the tunnel (iperf3 -c), "down" is server → client (iperf3 -R). CPU seconds cover both runs and the pings;',
       'CPU s/GB is utime + stime of each end\'s process (/proc/<pid>/stat) over the two iperf3 runs only, per GB of payload received (both directions).',
       'A ping at 50 ms finds every process on the path idle: each of the four wake-ups (client and server, each way) pays a cold start.',

@@ -292,3 +292,29 @@ test('property: with the negotiated limit, frames of any size up to 65589 bytes,
     { numRuns: 100 },
   );
 });
+
+test('super-packet frames cut across reads come out whole, in order, each intact until the next push', () => {
+  fc.assert(fc.property(
+    fc.array(fc.integer({ min: MAX_FRAME_BYTES - 5, max: MAX_NEGOTIATED_FRAME_BYTES - 5 }), { minLength: 1, maxLength: 6 }),
+    fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 12 }),
+    (sizes, cuts) => {
+      const frames = sizes.map((n, i) => encodeFrame(i % 2 ? MessageType.SuperPacket : MessageType.Encrypted, Buffer.alloc(n, i + 1), MAX_NEGOTIATED_FRAME_BYTES));
+      const stream = Buffer.concat(frames);
+      const reader = new FrameReader();
+      reader.maxFrameBytes = MAX_NEGOTIATED_FRAME_BYTES;
+      const seen: Buffer[] = [];
+      let offset = 0;
+      let c = 0;
+      while (offset < stream.length) {
+        const end = Math.min(stream.length, offset + cuts[c++ % cuts.length]);
+        const delivered: Buffer[] = [];
+        reader.pushEach(Buffer.from(stream.subarray(offset, end)), (_type, payload) => delivered.push(payload));
+        // Checked after the whole push: a later cut frame of the same push must not overwrite them.
+        for (const p of delivered) seen.push(Buffer.from(p));
+        offset = end;
+      }
+      assert.equal(seen.length, frames.length);
+      seen.forEach((p, i) => assert.ok(p.equals(frames[i].subarray(5)), `frame ${i}`));
+    },
+  ), { numRuns: 60 });
+});

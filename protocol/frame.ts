@@ -85,7 +85,8 @@ export const EMPTY: Buffer = Buffer.alloc(0);
  * Assembles whole frames from arbitrary TCP chunks. A chunk holding whole frames yields views
  * into that chunk; only a frame cut across chunks is copied (into a buffer of its own size).
  * After a MalformedFrameError the reader stays failed: the stream cannot be resynchronised.
- * Views stay valid as long as the caller does not overwrite the chunks it pushed.
+ * Views stay valid as long as the caller does not overwrite the chunks it pushed (a cut frame
+ * longer than the legacy limit: until the next push).
  * The length limit is MAX_FRAME_BYTES until the link raises it after negotiating super-packets.
  */
 export class FrameReader {
@@ -95,6 +96,13 @@ export class FrameReader {
   private partialBytes = 0;
   private readonly header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
   private failure: MalformedFrameError | null = null;
+  /**
+   * Where cut frames longer than the legacy limit are assembled, in turn: a 64 KiB super-packet
+   * frame is cut across reads about every other time, and a fresh buffer for each made the garbage
+   * collector run hot. A frame assembled in one stays valid until the next push.
+   */
+  private readonly large: Buffer[] = [];
+  private nextLarge = 0;
 
   /** Largest frame accepted: MAX_FRAME_BYTES (legacy) up to MAX_NEGOTIATED_FRAME_BYTES. */
   get maxFrameBytes(): number {
@@ -150,7 +158,7 @@ export class FrameReader {
       if (this.partialBytes < FRAME_HEADER_BYTES) return -1;
       const length = this.header.readUInt32LE(LENGTH_OFFSET);
       if (!isValidFrameLength(length, this.limit)) this.fail(length);
-      this.partial = Buffer.allocUnsafe(length);
+      this.partial = this.frameBuffer(length);
       this.header.copy(this.partial, 0);
     }
     const frame = this.partial;
@@ -174,9 +182,18 @@ export class FrameReader {
       return;
     }
     const length = chunk.readUInt32LE(offset); // validated by the caller's loop
-    this.partial = Buffer.allocUnsafe(length);
+    this.partial = this.frameBuffer(length);
     chunk.copy(this.partial, 0, offset);
     this.partialBytes = rest;
+  }
+
+  /** Room for one cut frame: its own small buffer, or (past the legacy limit) the next of two reused ones. */
+  private frameBuffer(length: number): Buffer {
+    if (length <= MAX_FRAME_BYTES) return Buffer.allocUnsafe(length);
+    const i = this.nextLarge;
+    this.nextLarge = 1 - i;
+    this.large[i] ??= Buffer.allocUnsafeSlow(MAX_NEGOTIATED_FRAME_BYTES);
+    return this.large[i].subarray(0, length);
   }
 
   private fail(length: number): never {

@@ -498,14 +498,14 @@ export class Gateway {
   // ---- TUN -> clients ----------------------------------------------------------------------------
 
   /** A TUN batch (link/data-path.ts layout): each packet to the session that holds its destination. */
-  private readonly onTunBatch = (scratch: Buffer, lengths: Int32Array, count: number, kinds: Uint8Array | null): void => {
+  private readonly onTunBatch = (scratch: Buffer, lengths: Int32Array, count: number, kinds?: Uint8Array | null): void => {
     let p = 0;
     const touched = this.touched;
     for (let i = 0; i < count; i++) {
       const len = lengths[i];
       const start = p + TUN_HEADROOM_BYTES;
       p = start + len;
-      const kind = kinds === null ? 0 : kinds[i];
+      const kind = kinds ? kinds[i] : 0;
       if (kind !== PACKET_KIND_SUPER && !isIPv4Packet(scratch, start, len)) {
         this.m.notIpv4++;
         continue;

@@ -233,7 +233,7 @@ test('our client fails with a protocol error when a gateway sends a 106 it never
     socket.on('data', (chunk: Buffer) => {
       for (const f of reader.push(chunk)) {
         if (f.type !== MessageType.IpRequest) continue;
-        socket.write(encodeFrame(MessageType.IpResponse, encodeIpResponse({ address: '198.18.0.2', route: '0.0.0.0', dns: [] })));
+        socket.write(encodeIpResponse({ address: '198.18.0.2', route: '0.0.0.0', dns: ['198.18.0.1'] }));
         // No 105: whatever the client offered, nothing was agreed.
         setTimeout(() => socket.write(encodeFrame(MessageType.SuperPacket, superPacketRegion('198.18.0.1', '198.18.0.2', 100, 1000))), 200);
       }

@@ -102,7 +102,7 @@ export function ipv4Packet(src: string, dst: string, payloadBytes = 32, fill = 0
   return p;
 }
 
-/** A TCP/IPv4 packet (ACK, 20-byte headers) carrying `payloadBytes` bytes of `fill`, TCP checksum 0. */
+/** A TCP/IPv4 packet (ACK, 20-byte headers, IPv4 header checksum set) carrying `payloadBytes` bytes of `fill`, TCP checksum 0. */
 export function tcpPacket(src: string, dst: string, payloadBytes: number, seq = 1000, fill = 0x62): Buffer {
   const total = 40 + payloadBytes;
   const p = Buffer.alloc(total, fill);
@@ -125,6 +125,10 @@ export function tcpPacket(src: string, dst: string, payloadBytes: number, seq = 
   p.writeUInt16BE(65535, 34);
   p.writeUInt16BE(0, 36);
   p.writeUInt16BE(0, 38);
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += p.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  p.writeUInt16BE(~sum & 0xffff, 10);
   return p;
 }
 
