@@ -171,3 +171,24 @@ test('TUN writes: kinds go with their packets, SYNs get the MSS cap, regions kee
   assert.deepEqual(writes.flush(tun), { written: 0, bytes: 0, failed: 0 }, 'an empty flush writes nothing');
   assert.equal(seen.length, 2);
 });
+
+test('a batch of super-packets goes to the link in pieces of at most 256 KiB, each meeting the queue bound anew', async () => {
+  const { link, frames } = await linkPair(null);
+  link.enableSuperPackets();
+  const writes: number[] = [];
+  const send = link.sendPackets.bind(link);
+  link.sendPackets = (type, scratch, starts, lengths, count, kinds) => {
+    let bytes = 0;
+    for (let i = 0; i < count; i++) bytes += lengths[i];
+    writes.push(bytes);
+    return send(type, scratch, starts, lengths, count, kinds);
+  };
+  const regions = Array.from({ length: 10 }, (_, i) => superPacketRegion('198.18.0.2', '198.18.0.1', 60_000, 1448, i * 60_000));
+  const { scratch, starts } = tunBatch(regions);
+  const batch = new LinkBatch(MessageType.DataUp, 1456);
+  regions.forEach((r, i) => batch.add(scratch, starts[i], r.length, PACKET_KIND_SUPER, link));
+  assert.equal(batch.finish(scratch, link).packets, 10);
+  assert.deepEqual(writes, [4 * 60_044, 4 * 60_044, 2 * 60_044]);
+  await waitFor(() => frames.length === 10, { timeoutMs: 5000, what: 'ten 106 frames' });
+  frames.forEach((f, i) => assert.ok(f.payload.equals(regions[i]), `region ${i}`));
+});

@@ -70,6 +70,13 @@ export function ipv4Start(kind: number): number {
   return kind === PACKET_KIND_SUPER ? SUPER_HEADER_BYTES : 0;
 }
 
+/**
+ * Bytes of one link's batch handed to it in one write at most. A TUN batch of super-packets may hold
+ * megabytes; sent in pieces, each piece meets the link's queue bound anew (FrameLink drops data past
+ * it), so a slow peer's queue overshoots its bound by one piece at most, as with packets.
+ */
+export const MAX_LINK_WRITE_BYTES = 256 * 1024;
+
 /** What went to a link: packets and IPv4 bytes sent, packets dropped because the peer is too slow. */
 export interface SendTotals {
   packets: number;
@@ -95,6 +102,7 @@ export class LinkBatch {
   private lengths = new Int32Array(64);
   private kinds = new Uint8Array(64);
   private count = 0;
+  private queuedBytes = 0;
   private readonly totals: SendTotals = { packets: 0, bytes: 0, dropped: 0 };
 
   /** `type`: the data frame type of this direction (DataUp at the client, DataDown at the gateway). */
@@ -115,11 +123,13 @@ export class LinkBatch {
       return;
     }
     if (kind !== PACKET_KIND_SUPER) clampTcpMss(scratch, start, length, this.tcpMss); // super-packets carry no SYN
+    if (this.queuedBytes + length > MAX_LINK_WRITE_BYTES) this.sendQueued(scratch, link);
     if (this.count === this.starts.length) this.grow();
     this.starts[this.count] = start;
     this.lengths[this.count] = length;
     this.kinds[this.count] = kind;
     this.count++;
+    this.queuedBytes += length;
   }
 
   /** Sends what is queued; returns what this batch sent since the last finish(), and starts afresh. */
@@ -136,6 +146,7 @@ export class LinkBatch {
     const n = this.count;
     if (n === 0) return;
     this.count = 0;
+    this.queuedBytes = 0;
     let bytes = 0;
     for (let i = 0; i < n; i++) bytes += this.lengths[i] - ipv4Start(this.kinds[i]);
     if (link.sendPackets(this.type, scratch, this.starts, this.lengths, n, this.kinds)) {

@@ -8,7 +8,8 @@ import { nativeBinding } from '../native/tun';
 /** Receives each chunk read; the chunk is overwritten by the next read of any tunnel socket. */
 export type ChunkHandler = (chunk: Buffer) => void;
 
-const READ_BUFFER_BYTES = 128 * 1024;
+/** Four 64 KiB super-packet frames per read: fewer reads, and fewer frames cut across two of them. */
+const READ_BUFFER_BYTES = 256 * 1024;
 /**
  * One buffer for every tunnel socket of the process: Node reads one socket at a time and calls
  * its callback before the next read, and our callbacks finish with a chunk before they return.
