@@ -5,6 +5,7 @@
 // cut segments toward a peer that did not, and a 106 frame without agreement closing that one
 // connection (counted) while the gateway serves everyone else.
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -258,4 +259,25 @@ test('our client fails with a protocol error when a gateway sends a 106 it never
   const failed = states.find((s) => s.kind === 'failed')!;
   assert.equal(failed.kind === 'failed' && failed.failure.reason, 'protocol-error');
   assert.equal(tun.written.length, 0, 'the frame never reached the TUN device');
+});
+
+test('property: whatever a 106 frame holds, on a connection that did not agree it closes that connection, counted, and nothing reaches the TUN', async () => {
+  const { gateway, tun: serverTun, port } = await startGateway(true);
+  let closed = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.oneof(
+      fc.uint8Array({ minLength: 0, maxLength: 2048 }).map((b) => Buffer.from(b)),
+      fc.record({ payload: fc.integer({ min: 1, max: 1900 }), segment: fc.integer({ min: 1, max: 1500 }) })
+        .map(({ payload, segment }) => superPacketRegion('198.18.0.2', '198.18.0.1', payload, segment)),
+    ),
+    fc.constantFrom<string[]>([], ['ok'], ['other', 'names']),
+    async (payload, caps) => {
+      const raw = await leasedRawClient(port, caps);
+      raw.send(encodeFrame(MessageType.SuperPacket, payload));
+      await waitFor(() => raw.closed, { timeoutMs: 5000, what: 'the connection to be closed' });
+      closed++;
+      assert.equal(gateway.metrics().closedBy.unnegotiatedSuperPacket, closed);
+      assert.equal(serverTun.written.length, 0);
+    },
+  ), { numRuns: 25 });
 });
