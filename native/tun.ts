@@ -16,6 +16,8 @@ export const SUPER_PACKET_HEADER_BYTES = 4;
 export const SUPER_PACKET_FLAG_ECN = 0x01;
 /** Longest super-packet region: the header and the largest IPv4 packet. */
 export const MAX_SUPER_PACKET_REGION_BYTES = SUPER_PACKET_HEADER_BYTES + 65535;
+/** Whole super-packet regions one batch holds at most (about 1 MiB), besides maxBatch packets. */
+const SUPER_REGIONS_PER_BATCH = 16;
 /** BatchHandler kinds[i]: an ordinary packet, or a super-packet region. */
 export const PACKET_KIND = { packet: 0, superPacket: 1 } as const;
 const NAME_PATTERN = /^[A-Za-z0-9_.%-]*$/;
@@ -235,14 +237,17 @@ export class TunDevice {
         'ERR_TUN_NO_OFFLOAD',
       );
     }
-    // Room for maxBatch entries of the largest size (a super-packet region with superPackets), so
-    // the count limit is the one that binds. The tail a batch of small packets never reaches is
-    // address space only: large allocations are not zero-filled, so their pages are not touched.
+    // Room for maxBatch packets of the largest size, so the count limit is the one that binds. The
+    // tail a batch of small packets never reaches is address space only: large allocations are not
+    // zero-filled, so their pages are not touched.
     // Coalescing devices also read TSO super-packets (up to 64 KiB, cut into up to 128 segments in
     // C): room for one more whole super-packet, so a batch may exceed maxBatch by its segments.
-    const entryBytes = superPackets ? Math.max(maxPacketBytes, MAX_SUPER_PACKET_REGION_BYTES) : maxPacketBytes;
+    // With superPackets, room for SUPER_REGIONS_PER_BATCH whole regions on top: a batch of them
+    // stops there (the read loop reads only while a whole one still fits), which keeps one readiness
+    // event's work near a megabyte.
+    const superRoom = superPackets ? SUPER_REGIONS_PER_BATCH * (headroom + MAX_SUPER_PACKET_REGION_BYTES) : 0;
     const tsoRoom = this.coalescing ? 65536 + TSO_MAX_SEGMENTS * (headroom + 120) : 0;
-    const scratch = Buffer.allocUnsafe(maxBatch * (headroom + entryBytes) + tsoRoom);
+    const scratch = Buffer.allocUnsafe(maxBatch * (headroom + maxPacketBytes) + superRoom + tsoRoom);
     const lengths = new Int32Array(maxBatch + (this.coalescing ? TSO_MAX_SEGMENTS : 0));
     const kinds = superPackets ? new Uint8Array(lengths.length) : null;
     const handler = (count: number): void => {
