@@ -60,6 +60,9 @@ test('each cause gets a sentence that says what happened and one that says what 
 test('a wrong key stays a wrong key whatever its message says', () => {
   const e = explainFailure({ reason: 'wrong-key', message: "the server's frames do not decrypt with our key (ECONNRESET)" });
   assert.match(e.summary, /encrypted traffic/);
+  // Even when the message names a cause that would otherwise decide the sentence.
+  const timedOut = explainFailure({ reason: 'wrong-key', message: 'no frame decrypted before the socket closed (ETIMEDOUT)' });
+  assert.equal(timedOut.summary, 'The server could not read this profile’s encrypted traffic: its key is different, or it does not encrypt.');
 });
 
 test('every reason has a sentence without a known cause, and an empty message still has a detail', () => {

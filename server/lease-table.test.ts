@@ -257,3 +257,41 @@ test('a pool that is empty or too large is refused with a message naming it', ()
   assert.equal(largest.contains(first + (1 << 20) - 1), true);
   assert.equal(largest.contains(first + (1 << 20)), false);
 });
+
+test('restore keeps each identity\'s latest reservation whatever the order, the first of equal ones, and nothing due now', () => {
+  const t = table(2, 9);
+  const now = 1000;
+  const n = t.restore([
+    { address: ip('198.18.0.2'), holder: A, until: 9000 }, // A's latest comes first
+    { address: ip('198.18.0.3'), holder: A, until: 5000 },
+    { address: ip('198.18.0.4'), holder: B, until: 7000 }, // B: two equal deadlines, the first counts
+    { address: ip('198.18.0.5'), holder: B, until: 7000 },
+    { address: ip('198.18.0.6'), holder: C, until: now }, // due now: not restored
+  ], now);
+  assert.equal(n, 2);
+  assert.deepEqual(t.records(), [{ address: ip('198.18.0.2'), holder: A, until: 9000 }, { address: ip('198.18.0.4'), holder: B, until: 7000 }]);
+  assert.equal(t.reservedCount, 2);
+  assert.equal(t.freeCount, 6);
+});
+
+test('restore into a table whose address is already taken leaves it with its holder', () => {
+  const t = table(2, 4);
+  t.acquire(A, null, 0); // .2 in use
+  assert.equal(t.restore([{ address: ip('198.18.0.2'), holder: B, until: 5000 }], 0), 0);
+  assert.equal(t.holderOf(ip('198.18.0.2')), A);
+  assert.equal(t.isInUse(ip('198.18.0.2')), true);
+  assert.deepEqual([t.freeCount, t.reservedCount, t.inUseCount], [2, 0, 1]);
+  // Restored twice: the second time the address is already reserved.
+  assert.equal(t.restore([{ address: ip('198.18.0.3'), holder: B, until: 5000 }], 0), 1);
+  assert.equal(t.restore([{ address: ip('198.18.0.3'), holder: B, until: 5000 }], 0), 0);
+  assert.deepEqual([t.freeCount, t.reservedCount, t.inUseCount], [1, 1, 1]);
+  assert.equal(show(t.acquire(C, null, 0)), '198.18.0.4 free');
+});
+
+test('a takeover answers the address the id holds, wherever it is in the pool', () => {
+  const t = table(2, 5);
+  t.acquire(B, null, 0); // .2
+  t.acquire(C, null, 0); // .3
+  assert.equal(show(t.acquire(A, null, 0)), '198.18.0.4 free');
+  assert.equal(show(t.acquire(A, null, 10)), '198.18.0.4 takeover');
+});
