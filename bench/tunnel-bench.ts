@@ -115,8 +115,9 @@ async function measure(net: TwoHostNet, name: string, target: string, seconds: n
 /**
  * Our client and gateway. `superPackets` false: the client does not offer them, so every packet
  * travels in its own frame, as between our peers before super-packets and toward legacy peers.
+ * `dist`: another build's dist/ (BENCH_BASELINE_DIST), to measure an earlier version in the same run.
  */
-async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, superPackets: boolean, seconds: number): Promise<PathResult> {
+async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, superPackets: boolean, seconds: number, dist = DIST): Promise<PathResult> {
   const config = join(dir, 'server.yaml');
   writeFileSync(config, [
     'listen_address: "::"', 'port: 5555', 'gateway: "198.18.0.1"', 'address_range: "198.18.0.2-198.18.0.250"',
@@ -124,18 +125,18 @@ async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, s
     `state_dir: "${join(dir, 'gateway-state')}"`,
     ...(encrypted ? [`pk: "${UUID}"`] : []),
   ].join('\n') + '\n');
-  const server = new Proc(net.spawn(net.server, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config]), 'our server');
+  const server = new Proc(net.spawn(net.server, process.execPath, [join(dist, 'server', 'main.js'), '-c', config]), 'our server');
   await waitFor(() => /listening on/.test(server.out) || server.child.exitCode !== null, { timeoutMs: 10_000, what: 'the server to listen' });
   const client = new Proc(net.spawn(net.client, process.execPath, [
-    join(DIST, 'helper', 'cli.js'), 'connect', '--server', net.serverAddress, '--port', '5555', '--tun-name', '4o6c0',
+    join(dist, 'helper', 'cli.js'), 'connect', '--server', net.serverAddress, '--port', '5555', '--tun-name', '4o6c0',
     '--no-dns', '--no-default-route', '--journal', join(dir, 'journal.jsonl'), '--stats-interval', '3600',
     ...(encrypted ? ['--uuid', UUID] : []),
-    ...(superPackets ? [] : ['--no-super-packets']),
+    ...(superPackets || dist !== DIST ? [] : ['--no-super-packets']),
   ]), 'our client');
   try {
     await waitFor(() => /connected: /.test(client.out) || client.child.exitCode !== null, { timeoutMs: 15_000, what: 'the tunnel to come up' });
     if (!/connected: /.test(client.out)) throw new Error(`tunnel did not come up:\n${server.out}\n${client.out}`);
-    const name = `tunnel, ${encrypted ? 'encrypted' : 'plain'}, ${superPackets ? 'super-packets' : 'packet per frame'}`;
+    const name = dist !== DIST ? `baseline build, ${encrypted ? 'encrypted' : 'plain'}` : `tunnel, ${encrypted ? 'encrypted' : 'plain'}, ${superPackets ? 'super-packets' : 'packet per frame'}`;
     return await measure(net, name, '198.18.0.1', seconds, {
       server: server.child.pid, client: client.child.pid,
     });
@@ -179,7 +180,7 @@ async function throughLegacy(net: TwoHostNet, dir: string, legacyDir: string, en
  * super-packets"): encrypted ≥ 2× each way; plain ≥ 1.5× and within 3× of the bare veth; CPU per GB
  * at each end at least a third lower.
  */
-function superPacketVerdicts(bare: PathResult, plainEach: PathResult, plain: PathResult, encEach: PathResult, enc: PathResult): string[] {
+function superPacketVerdicts(bare: PathResult, plainEach: PathResult, plain: PathResult, encEach: PathResult, enc: PathResult, against: string): string[] {
   const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
   const cpuCut = (now: PathResult, before: PathResult) => {
@@ -190,7 +191,7 @@ function superPacketVerdicts(bare: PathResult, plainEach: PathResult, plain: Pat
   const pc = cpuCut(plain, plainEach);
   const ec = cpuCut(enc, encEach);
   return [
-    `Super-packets against a packet per frame: encrypted up ${x(enc.upGbps, encEach.upGbps)}, down ${x(enc.downGbps, encEach.downGbps)} ` +
+    `Super-packets against ${against}: encrypted up ${x(enc.upGbps, encEach.upGbps)}, down ${x(enc.downGbps, encEach.downGbps)} ` +
       `(target ≥ 2×: ${verdict(enc.upGbps >= 2 * encEach.upGbps && enc.downGbps >= 2 * encEach.downGbps)}); ` +
       `plain up ${x(plain.upGbps, plainEach.upGbps)}, down ${x(plain.downGbps, plainEach.downGbps)} ` +
       `(target ≥ 1.5×: ${verdict(plain.upGbps >= 1.5 * plainEach.upGbps && plain.downGbps >= 1.5 * plainEach.downGbps)}; ` +
@@ -198,6 +199,43 @@ function superPacketVerdicts(bare: PathResult, plainEach: PathResult, plain: Pat
     `CPU per GB, plain: ${pc.text}; encrypted: ${ec.text} (target at least a third lower at each end: ` +
       `${verdict(Math.min(pc.s, pc.c, ec.s, ec.c) >= 1 / 3)}).`,
   ];
+}
+
+/**
+ * One end ours (of `dist`), the other legacy, plain: toward a legacy peer our side must be no slower
+ * than before super-packets (it cuts them into segments for the peer). MSS 1456 as for the legacy pair.
+ */
+async function throughMixed(net: TwoHostNet, dir: string, legacyDir: string, ours: 'client' | 'server', seconds: number, dist = DIST): Promise<PathResult> {
+  const serverConfig = join(dir, 'mixed-server.yaml');
+  writeFileSync(serverConfig, [
+    'listen_address: "::"', 'port: 5555', 'gateway: "198.18.0.1"', 'address_range: "198.18.0.2-198.18.0.250"',
+    'netmask: "255.255.255.0"', 'dns0: "198.18.0.53"', 'dns1: "198.18.0.54"', 'dns2: "198.18.0.55"', 'tun_name: "4o6s0"',
+    `state_dir: "${join(dir, 'mixed-state')}"`,
+  ].join('\n') + '\n');
+  const clientConfig = join(dir, 'mixed-client.yaml');
+  writeFileSync(clientConfig, `server: "${net.serverAddress}"\nport: 5555\n`);
+  const server = ours === 'server'
+    ? new Proc(net.spawn(net.server, process.execPath, [join(dist, 'server', 'main.js'), '-c', serverConfig]), 'our server')
+    : new Proc(net.spawn(net.server, join(legacyDir, 'server'), ['-c', serverConfig]), 'legacy server');
+  await waitFor(async () => /:5555\b/.test(await net.exec(net.server, 'ss', ['-ltn'])) || server.child.exitCode !== null, { timeoutMs: 10_000, what: 'the server to listen' });
+  const client = ours === 'client'
+    ? new Proc(net.spawn(net.client, process.execPath, [
+      join(dist, 'helper', 'cli.js'), 'connect', '--server', net.serverAddress, '--port', '5555', '--tun-name', '4o6c0',
+      '--no-dns', '--no-default-route', '--journal', join(dir, 'mixed-journal.jsonl'), '--stats-interval', '3600',
+    ]), 'our client')
+    : new Proc(net.spawn(net.client, join(legacyDir, 'client'), ['-c', clientConfig]), 'legacy client');
+  try {
+    await waitFor(async () => {
+      await net.exec(net.client, 'ping', ['-c', '1', '-W', '1', '198.18.0.1']);
+      return true;
+    }, { timeoutMs: 20_000, what: 'the mixed tunnel to come up' });
+    const build = dist === DIST ? 'our' : 'baseline';
+    const name = ours === 'client' ? `${build} client ↔ legacy server, plain (MSS 1456)` : `legacy client ↔ ${build} gateway, plain (MSS 1456)`;
+    return await measure(net, name, '198.18.0.1', seconds, { server: server.child.pid, client: client.child.pid }, 1456);
+  } finally {
+    await client.stop();
+    await server.stop();
+  }
 }
 
 /** Whether `name` is an executable on PATH. */
@@ -259,15 +297,24 @@ export async function tunnelBench(opts: { seconds: number }): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), '4o6-bench-'));
   try {
     const bare = await measure(net, 'bare veth (IPv6)', net.serverAddress, opts.seconds, {});
+    // BENCH_BASELINE_DIST: the dist/ of an earlier build (e.g. the commit before super-packets), whose
+    // rows are then what the super-packet targets are measured against, in this same run.
+    const baselineDist = process.env.BENCH_BASELINE_DIST;
+    const basePlain = baselineDist ? await throughTunnel(net, dir, false, false, opts.seconds, baselineDist) : null;
+    const baseEnc = baselineDist ? await throughTunnel(net, dir, true, false, opts.seconds, baselineDist) : null;
     const plainEach = await throughTunnel(net, dir, false, false, opts.seconds);
     const plain = await throughTunnel(net, dir, false, true, opts.seconds);
     const encEach = await throughTunnel(net, dir, true, false, opts.seconds);
     const enc = await throughTunnel(net, dir, true, true, opts.seconds);
-    const rows = [bare, plainEach, plain, encEach, enc];
+    const rows = [bare, ...(basePlain && baseEnc ? [basePlain, baseEnc] : []), plainEach, plain, encEach, enc];
     const legacyDir = process.env.LEGACY_4OVER6_DIR;
     if (legacyDir) {
       rows.push(await throughLegacy(net, dir, legacyDir, false, opts.seconds));
       rows.push(await throughLegacy(net, dir, legacyDir, true, opts.seconds));
+      for (const ours of ['client', 'server'] as const) {
+        if (baselineDist) rows.push(await throughMixed(net, dir, legacyDir, ours, opts.seconds, baselineDist));
+        rows.push(await throughMixed(net, dir, legacyDir, ours, opts.seconds));
+      }
     }
     const wireguard = onPath('wireguard-go') && onPath('wg');
     if (wireguard) rows.push(await throughWireguardGo(net, dir, opts.seconds));
@@ -283,7 +330,7 @@ export async function tunnelBench(opts: { seconds: number }): Promise<string> {
         `encrypted ≥ 1.2 Gbit/s each way: ${enc.upGbps >= 1.2 && enc.downGbps >= 1.2 ? 'met' : 'NOT met'}; ` +
         `ping ≤ veth + 0.1 ms: ${Math.max(plain.pingMedianMs, enc.pingMedianMs) - bare.pingMedianMs <= 0.1 ? 'met' : 'NOT met'}.`,
       `Stretch, plain ≥ 5 Gbit/s each way: ${plain.upGbps >= 5 && plain.downGbps >= 5 ? 'met' : 'NOT met'}.`,
-      ...superPacketVerdicts(bare, plainEach, plain, encEach, enc),
+      ...superPacketVerdicts(bare, basePlain ?? plainEach, plain, baseEnc ?? encEach, enc, basePlain ? 'the baseline build' : 'a packet per frame'),
       '',
       'Where the CPU time per GB goes, user (JS, crypto, copies in the addon) and kernel (syscalls, and the inner TCP stack that a TUN write runs in our process):',
       '',

@@ -6,9 +6,9 @@
 import type net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { FailureReason } from '../contract/tunnel-state';
-import { FrameLink } from '../link/frame-link';
+import { FrameLink, type LinkCloseKind } from '../link/frame-link';
 import type { FrameCipher } from '../protocol/crypto';
-import { MalformedFrameError, MessageType, encodeFrame } from '../protocol/frame';
+import { MessageType, encodeFrame } from '../protocol/frame';
 import { parseCapabilitiesPayload } from '../protocol/capabilities';
 import { encodeIpRequestPayload } from '../protocol/ip-request';
 import { CAP_SUPER_PACKETS } from '../protocol/super-packet';
@@ -105,7 +105,7 @@ export class TunnelAttempt {
         this.report.decryptFailed();
         if (!this.receivedValidFrame) this.fail('wrong-key', `the server's frames do not decrypt with our key (${err.message})`);
       },
-      onClose: (reason, err) => this.onLinkClosed(reason, err),
+      onClose: (reason, _err, kind) => this.onLinkClosed(reason, kind),
     });
     this.report.tcpConnected(socket.localAddress ?? null);
     if (!this.closed) this.sendIpRequests();
@@ -218,9 +218,9 @@ export class TunnelAttempt {
     this.fail('wrong-key', 'the server answered 199: it has no key or a different key');
   }
 
-  private onLinkClosed(reason: string, err?: Error): void {
+  private onLinkClosed(reason: string, kind: LinkCloseKind): void {
     if (this.closed) return;
-    if (err instanceof MalformedFrameError) {
+    if (kind === 'malformed') {
       this.fail('protocol-error', reason);
     } else if (!this.offeredOnce && !this.receivedValidFrame) {
       // Closed before any answer: our server does this when it requires encryption and we sent

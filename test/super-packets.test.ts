@@ -228,38 +228,46 @@ test('from a client that agreed: a broken region is dropped and counted, a spoof
   assert.equal(raw.closed, false);
 });
 
-test('our client fails with a protocol error when a gateway sends a 106 it never agreed to', async () => {
-  const server = net.createServer((socket) => {
-    const reader = new FrameReader();
-    socket.on('data', (chunk: Buffer) => {
-      for (const f of reader.push(chunk)) {
-        if (f.type !== MessageType.IpRequest) continue;
-        socket.write(encodeIpResponse({ address: '198.18.0.2', route: '0.0.0.0', dns: ['198.18.0.1'] }));
-        // No 105: whatever the client offered, nothing was agreed.
-        setTimeout(() => socket.write(encodeFrame(MessageType.SuperPacket, superPacketRegion('198.18.0.1', '198.18.0.2', 100, 1000))), 200);
-      }
+const MISBEHAVIOURS: Record<string, Buffer> = {
+  'a 106 it never agreed to': encodeFrame(MessageType.SuperPacket, superPacketRegion('198.18.0.1', '198.18.0.2', 100, 1000)),
+  // A length field past 2,053: legal only after super-packets were agreed, and they were not.
+  'a frame longer than the legacy limit': Buffer.from([0xff, 0x08, 0x00, 0x00, MessageType.DataDown]),
+};
+
+for (const [what, bytes] of Object.entries(MISBEHAVIOURS)) {
+  test(`our client fails with a protocol error when a gateway sends ${what}`, async () => {
+    const server = net.createServer((socket) => {
+      const reader = new FrameReader();
+      socket.on('data', (chunk: Buffer) => {
+        for (const f of reader.push(chunk)) {
+          if (f.type !== MessageType.IpRequest) continue;
+          socket.write(encodeIpResponse({ address: '198.18.0.2', route: '0.0.0.0', dns: ['198.18.0.1'] }));
+          // No 105: whatever the client offered, nothing was agreed.
+          setTimeout(() => socket.write(bytes), 200);
+        }
+      });
+      socket.on('error', () => undefined);
     });
-    socket.on('error', () => undefined);
+    await new Promise<void>((r) => server.listen({ host: '::1', port: 0 }, r));
+    cleanups.push(() => new Promise((r) => server.close(r)));
+    const tun = new FakeTun('cli0');
+    const engine = new TunnelEngine({
+      server: '::1', port: (server.address() as net.AddressInfo).port, key: null, allowPlaintext: false, mtu: 1500,
+      prefixLength: 24, defaultRoute: false, dns: false, tunName: 'cli0', autoReconnect: false,
+    }, {
+      openTun: () => tun, net: noNet, resolveHost: async () => '::1', connectTcp: connectTcpOverIpv6, clock: systemClock,
+      log: quiet, superPackets: true,
+    }, { ipRequestIntervalMs: 300, tickMs: 100 });
+    cleanups.push(() => engine.disconnect());
+    const states: TunnelState[] = [];
+    engine.on('state', (s) => states.push(s));
+    engine.connect();
+    await waitFor(() => states.some((s) => s.kind === 'failed'), { timeoutMs: 5000, what: 'the client to fail' });
+    const failed = states.find((s) => s.kind === 'failed')!;
+    assert.equal(failed.kind === 'failed' && failed.failure.reason, 'protocol-error');
+    assert.equal(tun.written.length, 0, 'nothing reached the TUN device');
   });
-  await new Promise<void>((r) => server.listen({ host: '::1', port: 0 }, r));
-  cleanups.push(() => new Promise((r) => server.close(r)));
-  const tun = new FakeTun('cli0');
-  const engine = new TunnelEngine({
-    server: '::1', port: (server.address() as net.AddressInfo).port, key: null, allowPlaintext: false, mtu: 1500,
-    prefixLength: 24, defaultRoute: false, dns: false, tunName: 'cli0', autoReconnect: false,
-  }, {
-    openTun: () => tun, net: noNet, resolveHost: async () => '::1', connectTcp: connectTcpOverIpv6, clock: systemClock,
-    log: quiet, superPackets: true,
-  }, { ipRequestIntervalMs: 300, tickMs: 100 });
-  cleanups.push(() => engine.disconnect());
-  const states: TunnelState[] = [];
-  engine.on('state', (s) => states.push(s));
-  engine.connect();
-  await waitFor(() => states.some((s) => s.kind === 'failed'), { timeoutMs: 5000, what: 'the client to fail' });
-  const failed = states.find((s) => s.kind === 'failed')!;
-  assert.equal(failed.kind === 'failed' && failed.failure.reason, 'protocol-error');
-  assert.equal(tun.written.length, 0, 'the frame never reached the TUN device');
-});
+}
 
 test('property: whatever a 106 frame holds, on a connection that did not agree it closes that connection, counted, and nothing reaches the TUN', async () => {
   const { gateway, tun: serverTun, port } = await startGateway(true);
