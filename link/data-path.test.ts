@@ -192,3 +192,48 @@ test('a batch of super-packets goes to the link in pieces of at most 256 KiB, ea
   await waitFor(() => frames.length === 10, { timeoutMs: 5000, what: 'ten 106 frames' });
   frames.forEach((f, i) => assert.ok(f.payload.equals(regions[i]), `region ${i}`));
 });
+
+test('batches longer than their first arrays: 100 packets and a region at index 80 keep their order and kinds', async () => {
+  const { link, frames } = await linkPair(null);
+  link.enableSuperPackets();
+  const packets = Array.from({ length: 100 }, (_, i) => i === 80
+    ? superPacketRegion('198.18.0.2', '198.18.0.1', 3000, 1000, i)
+    : tcpPacket('198.18.0.2', '198.18.0.1', i, i));
+  const { scratch, starts } = tunBatch(packets);
+  const batch = new LinkBatch(MessageType.DataUp, 1456);
+  packets.forEach((p, i) => batch.add(scratch, starts[i], p.length, i === 80 ? PACKET_KIND_SUPER : 0, link));
+  assert.equal(batch.finish(scratch, link).packets, 100);
+  await waitFor(() => frames.length === 100, { timeoutMs: 5000, what: '100 frames' });
+  frames.forEach((f, i) => {
+    assert.equal(f.type, i === 80 ? MessageType.SuperPacket : MessageType.DataUp, `frame ${i}`);
+    assert.ok(f.payload.equals(packets[i]), `frame ${i}`);
+  });
+
+  const writes = new TunWrites(1456);
+  const seen: number[][] = [];
+  const tun: PacketDevice = {
+    name: 't', startReading: () => undefined, stopReading: () => undefined, close: () => undefined,
+    writePackets: (p, count = p.length, kinds?: Uint8Array) => {
+      seen.push(kinds ? [...kinds.subarray(0, count)] : []);
+      return count;
+    },
+  };
+  packets.forEach((p, i) => writes.push(p, i === 80 ? PACKET_KIND_SUPER : 0));
+  assert.equal(writes.flush(tun).written, 100);
+  assert.deepEqual(seen[0], packets.map((_, i) => (i === 80 ? 1 : 0)));
+});
+
+test('what cannot go is counted as dropped: a peer past its queue bound, a region the addon cannot cut', async () => {
+  const { link } = await linkPair(null);
+  const packet = tcpPacket('198.18.0.2', '198.18.0.1', 100);
+  const { scratch, starts } = tunBatch([packet, Buffer.alloc(60, 0x45)]);
+  const batch = new LinkBatch(MessageType.DataUp, 1456);
+  // Not a TCP/IPv4 super-packet (zero segment size, no TCP header): nothing to cut, nothing sent.
+  batch.add(scratch, starts[1], 60, PACKET_KIND_SUPER, link);
+  assert.deepEqual(batch.finish(scratch, link), { packets: 0, bytes: 0, dropped: 1 });
+  // A link whose queue is past its bound takes no data.
+  Object.defineProperty(link.socket, 'writableLength', { get: () => (1 << 22) + 1 });
+  batch.add(scratch, starts[0], packet.length, 0, link);
+  assert.deepEqual(batch.finish(scratch, link), { packets: 0, bytes: 0, dropped: 1 });
+  assert.deepEqual(batch.finish(scratch, link), { packets: 0, bytes: 0, dropped: 0 }, 'totals start afresh');
+});
