@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { YAMLParseError, parse as parseYaml } from 'yaml';
 import { ConfigError, intToIpv4, ipv4ToInt, parseClientConfig, parseServerConfig } from './config';
 
 // The contract's sample, byte for byte (its private addresses are only parsed, never used).
@@ -362,4 +363,40 @@ test('every optional client key: its default and its value when given', () => {
   assert.equal(problems(() => parseClientConfig('server: "fd00::[1]"\nport: 1\n')).server, 'must be an IPv6 address or a host name, got "fd00::[1]"');
   assert.equal(problems(() => parseClientConfig('server: "fd00::1"\nport: 1\npk: "{nope}"\n')).pk, 'must be a UUID like bbde0d1c-083b-4f20-9cce-799367ba1a5a, got "{nope}", which is not a UUID');
   assert.equal(parseClientConfig('server: "fd00::1"\nport: 1\npk: " BBDE0D1C083B4F209CCE799367BA1A5A "\n').config.key?.toString('hex'), 'bbde0d1c083b4f209cce799367ba1a5a');
+});
+
+test('each key words its own refusal, for a value of the wrong type as for a bad one', () => {
+  const wrongType: [string, string][] = [
+    ['nat_interface', 'a network interface name (1-15 letters, digits, "_", ".", ":" or "-")'],
+    ['tun_name', 'a network interface name (1-15 letters, digits, "_", ".", ":" or "-", and at most one "%d")'],
+    ['metrics_listen', '"host:port" or an absolute socket path'],
+    ['state_dir', 'an absolute directory path'],
+    ['listen_address', 'an IPv6 address such as "::"'],
+    ['dns0', 'a dotted IPv4 address like 198.51.100.1'],
+    ['heartbeat_interval', 'a whole number 1-3600'],
+    ['log_level', 'one of debug, info, warn, error'],
+  ];
+  for (const [key, what] of wrongType) assert.equal(serverError(set(key, '[1]')), `server.yaml: \`${key}\` must be ${what}, got a list`, key);
+  assert.equal(serverError(set('metrics_listen', '7')), 'server.yaml: `metrics_listen` must be "host:port" or an absolute socket path, got the number 7');
+  // A path with a NUL in it is no path.
+  assert.equal(serverError(set('state_dir', '"/srv/4over6\\0x"')), 'server.yaml: `state_dir` must be an absolute directory path, got "/srv/4over6\\u0000x"');
+  // One address with no "-" is no range, even one whose text begins with another address.
+  assert.equal(serverError(set('address_range', '"198.18.0.22"')),
+    'server.yaml: `address_range` must be "first-last", two dotted IPv4 addresses like "198.51.100.2-198.51.100.250", got "198.18.0.22"');
+  // A "]" inside a host name is not a bracket around an IPv6 literal.
+  assert.equal(problems(() => parseClientConfig('server: "fd00::]1"\nport: 1\n')).server, 'must be an IPv6 address or a host name, got "fd00::]1"');
+});
+
+test('a YAML error is the parser\'s first line with its line number', () => {
+  for (const text of ['port: 5555\nlisten: [1\n', 'x: "unterminated', 'a: b: c']) {
+    let expected = '';
+    try {
+      parseYaml(text);
+    } catch (err) {
+      assert.ok(err instanceof YAMLParseError && err.linePos);
+      expected = `not valid YAML (line ${err.linePos[0].line}): ${err.message.split('\n')[0]}`;
+    }
+    assert.ok(expected.length > 40, text);
+    assert.deepEqual(problems(() => parseServerConfig(text)), { '': expected }, text);
+  }
 });

@@ -45,7 +45,11 @@ export function describeValue(value: unknown): string {
   return String(value);
 }
 
-/** Zod's error callback: "must be <what>, got <the input>". Inputs are reported (parseDocument asks for them). */
+/**
+ * Zod's error callback: "must be <what>, got <the input>". Given to a schema, it words every issue of
+ * that schema, its checks (refine, regex, min, ...) included: a check needs its own only to say
+ * something else (the netmask's "contiguous").
+ */
 const mustBe = (what: string) => (iss: { input?: unknown }) => `must be ${what}, got ${describeValue(iss.input)}`;
 
 function textField(what: string) {
@@ -53,17 +57,17 @@ function textField(what: string) {
 }
 
 const IPV4_WHAT = 'a dotted IPv4 address like 198.51.100.1';
-const ipv4 = textField(IPV4_WHAT).refine(isIPv4, { error: mustBe(IPV4_WHAT) });
+const ipv4 = textField(IPV4_WHAT).refine(isIPv4);
 
 const MASK_WHAT = 'a dotted IPv4 mask like 255.255.255.0';
 const netmask = textField(MASK_WHAT)
-  .refine(isIPv4, { error: mustBe(MASK_WHAT) })
+  .refine(isIPv4)
   .refine((m) => ipaddr.IPv4.parse(m).prefixLengthFromSubnetMask() !== null, { error: mustBe(`a contiguous mask like 255.255.255.0`) });
 
 /** yaml-cpp reads `port: "5555"` as readily as `port: 5555`; so do we. */
 const PORT_WHAT = 'a port number 1-65535';
 const port = z.union([z.number(), z.string().trim().regex(/^\d+$/).transform(Number)], { error: mustBe(PORT_WHAT) })
-  .refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535, { error: mustBe(PORT_WHAT) });
+  .refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535);
 
 const UUID_WHAT = 'a UUID like bbde0d1c-083b-4f20-9cce-799367ba1a5a';
 const uuid = z.string({ error: mustBe(UUID_WHAT) }).trim().transform((text, ctx) => {
@@ -79,21 +83,18 @@ const boolean = z.boolean({ error: mustBe('true or false') });
 
 function intIn(min: number, max: number) {
   const what = `a whole number ${min}-${max}`;
-  return z.number({ error: mustBe(what) })
-    .int({ error: mustBe(what) })
-    .min(min, { error: mustBe(what) })
-    .max(max, { error: mustBe(what) });
+  return z.number({ error: mustBe(what) }).int().min(min).max(max);
 }
 
 const IFNAME_WHAT = 'a network interface name (1-15 letters, digits, "_", ".", ":" or "-")';
-const interfaceName = z.string({ error: mustBe(IFNAME_WHAT) }).regex(/^[A-Za-z0-9_.:-]{1,15}$/, { error: mustBe(IFNAME_WHAT) });
+const interfaceName = z.string({ error: mustBe(IFNAME_WHAT) }).regex(/^[A-Za-z0-9_.:-]{1,15}$/);
 /** The gateway's TUN name may hold one "%d" for the kernel to fill in with the first free number. */
 const TUN_PATTERN_WHAT = 'a network interface name (1-15 letters, digits, "_", ".", ":" or "-", and at most one "%d")';
 const tunNamePattern = z.string({ error: mustBe(TUN_PATTERN_WHAT) })
-  .regex(/^(?=.{1,15}$)[A-Za-z0-9_.:-]*(?:%d)?[A-Za-z0-9_.:-]*$/, { error: mustBe(TUN_PATTERN_WHAT) });
+  .regex(/^(?=.{1,15}$)[A-Za-z0-9_.:-]*(?:%d)?[A-Za-z0-9_.:-]*$/);
 
 const HOST_WHAT = 'an IPv6 address or a host name';
-const hostName = textField(HOST_WHAT).refine((h) => isServerHost(h.replace(/^\[|\]$/g, '')), { error: mustBe(HOST_WHAT) })
+const hostName = textField(HOST_WHAT).refine((h) => isServerHost(h.replace(/^\[|\]$/g, '')))
   .transform((h) => h.replace(/^\[|\]$/g, ''));
 
 /** Where the gateway keeps its journal of system changes and its lease file. */
@@ -109,7 +110,7 @@ const RANGE_WHAT = '"first-last", two dotted IPv4 addresses like "198.51.100.2-1
 const DIR_WHAT = 'an absolute directory path';
 
 const serverSchema = z.object({
-  listen_address: textField(LISTEN_WHAT).refine((a) => ipaddr.IPv6.isValid(a), { error: mustBe(LISTEN_WHAT) }),
+  listen_address: textField(LISTEN_WHAT).refine((a) => ipaddr.IPv6.isValid(a)),
   port,
   gateway: ipv4,
   address_range: textField(RANGE_WHAT),
@@ -128,9 +129,9 @@ const serverSchema = z.object({
   heartbeat_interval: intIn(1, 3600).default(20),
   heartbeat_timeout: intIn(1, 3600).default(60),
   log_level: z.enum(LOG_LEVELS, { error: mustBe(`one of ${LOG_LEVELS.join(', ')}`) }).default('info'),
-  metrics_listen: textField('"host:port" or an absolute socket path').min(1, { error: mustBe('"host:port" or an absolute socket path') }).optional(),
+  metrics_listen: textField('"host:port" or an absolute socket path').min(1).optional(),
   max_queue_bytes: intIn(16 * 1024, 64 * 1024 * 1024).default(1024 * 1024),
-  state_dir: textField(DIR_WHAT).regex(/^\/[^\0]*$/, { error: mustBe(DIR_WHAT) }).default(DEFAULT_SERVER_STATE_DIR),
+  state_dir: textField(DIR_WHAT).regex(/^\/[^\0]*$/).default(DEFAULT_SERVER_STATE_DIR),
   ip_request_timeout: intIn(1, 3600).default(10),
   max_unleased_per_address: intIn(1, 1_000_000).default(16),
   max_unleased_per_prefix: intIn(1, 1_000_000).default(64),
@@ -249,8 +250,7 @@ function checkAddressPlan(gateway: string, prefixLength: number, range: string, 
   if (unusable) problems.push({ key: 'gateway', message: `must be a unicast address clients can route to, got ${gateway}, ${unusable}` });
 
   const dash = range.indexOf('-'); // legacy: split at the first '-'
-  const firstText = dash < 0 ? '' : range.slice(0, dash).trim();
-  const lastText = dash < 0 ? '' : range.slice(dash + 1).trim();
+  const [firstText, lastText] = dash < 0 ? ['', ''] : [range.slice(0, dash).trim(), range.slice(dash + 1).trim()];
   if (!isIPv4(firstText) || !isIPv4(lastText)) {
     problems.push({ key: 'address_range', message: mustBe(RANGE_WHAT)({ input: range }) });
     return null;
@@ -346,9 +346,8 @@ function parseDocument<S extends z.ZodObject>(text: string, source: string, sche
   }
   const known = new Set(Object.keys(schema.shape));
   const warnings = Object.keys(doc).filter((k) => !known.has(k)).map((k) => `${source}: unknown key "${k}" ignored`);
-  // reportInput: zod v4 leaves `input` off issues unless asked, and without it a value of the wrong type
-  // is indistinguishable from a missing key.
-  const result = schema.safeParse(doc, { reportInput: true });
+  // A value of the wrong type and a missing key are both "invalid_type": the document tells them apart.
+  const result = schema.safeParse(doc);
   if (!result.success) {
     throw new ConfigError(source, result.error.issues.map((issue) => ({
       key: issue.path.join('.'),
