@@ -32,6 +32,7 @@ const testFiles = [
   'dist/helper/liveness.test.js',
   'dist/electron/profile-*.test.js',
   'dist/renderer-tests/renderer/state-view.test.js',
+  'dist/renderer-tests/renderer/profile-form.test.js', // the form validates with contract/profile-schema.ts
 ];
 
 const report = process.env.MUTATION_REPORT ?? 'mutation';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatBytes, formatRate } from './format';
+import { formatBytes, formatLogEntry, formatRate } from './format';
 
 test('bytes in binary units', () => {
   assert.equal(formatBytes(0), '0 B');
@@ -23,4 +23,9 @@ test('unit boundaries and precision: 1023 B / 1 KiB, two decimals below 10, one 
     ['992 bit/s', '1.00 kbit/s', '9.99 kbit/s', '10.0 kbit/s', '100 kbit/s', '1.00 Mbit/s', '1.00 Gbit/s', '10000 Gbit/s']);
   assert.equal(formatBytes(9.999 * 1024), '10.00 KiB');
   assert.equal(formatBytes(99.99 * 1024), '100.0 KiB');
+});
+
+test('a log entry reads as ISO time, source, level and message on one line', () => {
+  assert.equal(formatLogEntry({ seq: 7, atMs: Date.UTC(2026, 10, 30, 18, 36, 37, 123), source: 'helper', level: 'warn', message: 'no heartbeat for 60 s' }),
+    '2026-11-30T18:36:37.123Z helper warn: no heartbeat for 60 s');
 });
