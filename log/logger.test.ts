@@ -46,6 +46,21 @@ test('flush reports suppressed counts once the window is over, even when no furt
   assert.equal(lines.length, 3, 'nothing suppressed, nothing reported');
 });
 
+test('a total per window over all keys: many kinds at once still make that many lines, the rest counted per key', () => {
+  let t = 0;
+  const lines: string[] = [];
+  const log = new RateLimitedLog((m) => lines.push(m), 1000, () => t, 2, 5);
+  for (let k = 0; k < 10; k++) for (let i = 0; i < 3; i++) log.event(`k${k}`, `k${k}-${i}`);
+  assert.deepEqual(lines, ['k0-0', 'k0-1', 'k1-0', 'k1-1', 'k2-0']);
+  assert.equal(log.suppressedTotal, 25);
+  t = 1000;
+  log.event('k9', 'k9-again');
+  assert.deepEqual(lines.at(-1), 'k9-again (3 more since last report)', 'a key kept out by the total reports its count later');
+  log.flush();
+  assert.ok(lines.includes('suppressed 2 more like: k2-2'), 'flush reports every key that lost lines');
+  assert.ok(lines.includes('suppressed 3 more like: k3-2'));
+});
+
 test('forget reports what a key suppressed before dropping it', () => {
   const { log, lines } = limiter();
   log.event('s1:x', 'x');

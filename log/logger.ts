@@ -44,11 +44,18 @@ export function createLogger(opts: {
 export class RateLimitedLog {
   private readonly keys = new Map<string, { windowStart: number; inWindow: number; suppressed: number; lastMsg: string }>();
   private suppressedCount = 0;
+  private totalWindowStart = -Infinity;
+  private totalInWindow = 0;
   constructor(
     private readonly log: (msg: string) => void,
     private readonly windowMs = 1000,
     private readonly now: () => number = Date.now,
     private readonly burst = 1,
+    /**
+     * Lines per window over all keys together: a peer that triggers many kinds of event at once
+     * (or many peers) still gets this many lines a window, the rest counted per key.
+     */
+    private readonly totalBurst = Infinity,
   ) {}
 
   /** Lines not logged so far, over all keys. */
@@ -58,28 +65,34 @@ export class RateLimitedLog {
 
   event(key: string, msg: string): void {
     const t = this.now();
-    const entry = this.keys.get(key);
+    let entry = this.keys.get(key);
     if (entry === undefined) {
-      this.keys.set(key, { windowStart: t, inWindow: 1, suppressed: 0, lastMsg: msg });
-      this.log(msg);
-      return;
-    }
-    if (t - entry.windowStart >= this.windowMs) {
-      const extra = entry.suppressed > 0 ? ` (${entry.suppressed} more since last report)` : '';
+      entry = { windowStart: t, inWindow: 0, suppressed: 0, lastMsg: msg };
+      this.keys.set(key, entry);
+    } else if (t - entry.windowStart >= this.windowMs) {
       entry.windowStart = t;
-      entry.inWindow = 1;
+      entry.inWindow = 0;
+    }
+    if (entry.inWindow < this.burst && this.takeFromTotal(t)) {
+      entry.inWindow++;
+      const extra = entry.suppressed > 0 ? ` (${entry.suppressed} more since last report)` : '';
       entry.suppressed = 0;
       this.log(msg + extra);
-      return;
-    }
-    if (entry.inWindow < this.burst) {
-      entry.inWindow++;
-      this.log(msg);
       return;
     }
     entry.suppressed++;
     entry.lastMsg = msg;
     this.suppressedCount++;
+  }
+
+  private takeFromTotal(t: number): boolean {
+    if (t - this.totalWindowStart >= this.windowMs) {
+      this.totalWindowStart = t;
+      this.totalInWindow = 0;
+    }
+    if (this.totalInWindow >= this.totalBurst) return false;
+    this.totalInWindow++;
+    return true;
   }
 
   /** Reports the suppressed counts of keys whose window has ended, and forgets keys that went quiet. */

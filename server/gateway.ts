@@ -52,6 +52,8 @@ export const MAX_UNANSWERED_IP_REQUESTS = 64;
 const CONTROL_HEADROOM_BYTES = TUN_BATCH_PACKETS * (TUN_READ_PACKET_BYTES + FRAME_HEADER_BYTES + ENCRYPTION_OVERHEAD_BYTES);
 /** Log lines a peer can cause, per kind (accepted, refused, closed for a reason ...): this many a second, then counted. */
 const PEER_LOG_BURST = 10;
+/** And this many a second over all kinds, per level (info, warn): an attack that mixes kinds stays readable. */
+const PEER_LOG_TOTAL = 20;
 
 export interface GatewayMetrics {
   /** Connections holding a lease. */
@@ -161,8 +163,8 @@ export class Gateway {
     this.now = opts.now ?? (() => performance.now());
     this.wallNow = opts.wallNow ?? Date.now;
     this.log = opts.log;
-    this.peerInfo = new RateLimitedLog((msg) => this.log.info(msg), 1000, this.now, PEER_LOG_BURST);
-    this.peerWarn = new RateLimitedLog((msg) => this.log.warn(msg), 1000, this.now, PEER_LOG_BURST);
+    this.peerInfo = new RateLimitedLog((msg) => this.log.info(msg), 1000, this.now, PEER_LOG_BURST, PEER_LOG_TOTAL);
+    this.peerWarn = new RateLimitedLog((msg) => this.log.warn(msg), 1000, this.now, PEER_LOG_BURST, PEER_LOG_TOTAL);
     this.leases = new LeaseTable(config.poolFirst, config.poolLast, [ipv4ToInt(config.gateway)], config.leaseGraceS * 1000);
     this.poolSize = this.leases.freeCount;
     this.leaseFile = new LeaseFileWriter(join(config.stateDir, LEASE_FILE_NAME),
