@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { type TestNamespace, cleanupStaleNamespaces, createTestNamespace, waitFor } from './support/netns';
 import { Proc } from './support/proc';
 import { needsProgram, needsRoot, skipUnless } from './support/requirements';
+import { testGatewayYaml } from './support/gateway-config';
 
 const SERVER = join(__dirname, '..', 'server', 'main.js');
 const skip = skipUnless(needsRoot(), needsProgram('nft', 'apt-get install nftables'));
@@ -30,19 +31,7 @@ describe('the gateway journal: kill -9 with NAT on, then a start or --cleanup', 
     dir = mkdtempSync(join(tmpdir(), '4o6-gwjournal-'));
     stateDir = join(dir, 'state');
     config = join(dir, 'server.yaml');
-    writeFileSync(config, `listen_address: "::"
-port: 5555
-gateway: "198.18.0.1"
-address_range: "198.18.0.2-198.18.0.250"
-netmask: "255.255.255.0"
-dns0: "198.18.0.53"
-dns1: "0.0.0.0"
-dns2: "0.0.0.0"
-tun_name: "4o6j%d"
-nat: true
-nat_interface: "nat0"
-state_dir: "${stateDir}"
-`);
+    writeFileSync(config, testGatewayYaml({ stateDir, tunName: '4o6j%d', extra: ['nat: true', 'nat_interface: "nat0"'] }));
   });
   after(async () => {
     await Promise.all(procs.map((p) => p.stop('SIGKILL')));

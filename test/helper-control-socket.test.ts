@@ -15,6 +15,7 @@ import { MAX_BAD_LINES_BEFORE_HELLO } from '../helper/helper-service';
 import { Proc } from './support/proc';
 import { needsRoot, skipUnless } from './support/requirements';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
+import { testGatewayYaml } from './support/gateway-config';
 
 const DIST = join(__dirname, '..');
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
@@ -82,7 +83,7 @@ describe('helper control socket under a flood', { skip }, () => {
     socketPath = join(dir, 'run', 'helper.sock');
     writeFileSync(join(dir, 'resolv.conf'), 'nameserver 198.18.9.9\n');
     const config = join(dir, 'server.yaml');
-    writeFileSync(config, `listen_address: "::"\nport: 5555\ngateway: "198.18.0.1"\naddress_range: "198.18.0.2-198.18.0.250"\nnetmask: "255.255.255.0"\ndns0: "198.18.0.53"\ndns1: "0.0.0.0"\ndns2: "0.0.0.0"\ntun_name: "4o6ks0"\npk: "${UUID}"\nstate_dir: "${join(dir, 'gateway')}"\n`);
+    writeFileSync(config, testGatewayYaml({ stateDir: join(dir, 'gateway'), tunName: '4o6ks0', key: UUID }));
     server = new Proc(net6.spawn(net6.server, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config]), 'gateway');
     await server.waitFor(/listening on/, 10_000);
     helper = new Proc(net6.spawn(net6.client, process.execPath, [

@@ -13,6 +13,7 @@ import { HelperClient } from '../electron/helper-client';
 import { Proc } from './support/proc';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
 import { needsProgram, needsRoot, skipUnless } from './support/requirements';
+import { testGatewayYaml } from './support/gateway-config';
 
 const DIST = join(__dirname, '..');
 const skip = skipUnless(needsRoot(), needsProgram('nft', 'apt-get install nftables'));
@@ -27,8 +28,7 @@ describe('kill switch through the root helper', { skip, timeout: 120_000 }, () =
 
   async function startServer(): Promise<Proc> {
     const config = join(dir, 'server.yaml');
-    writeFileSync(config, `listen_address: "::"\nport: 5555\ngateway: "198.18.0.1"\naddress_range: "198.18.0.2-198.18.0.250"\n` +
-      `netmask: "255.255.255.0"\ndns0: "198.18.0.53"\ndns1: "0.0.0.0"\ndns2: "0.0.0.0"\ntun_name: "4o6s0"\nstate_dir: "${join(dir, 'gw')}"\n`);
+    writeFileSync(config, testGatewayYaml({ stateDir: join(dir, 'gw') }));
     const p = new Proc(net.spawn(net.server, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config]), 'server');
     procs.push(p);
     await p.waitFor(/listening on/);

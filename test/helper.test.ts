@@ -15,6 +15,7 @@ import type { HelperEvent, HelperResponse, HelperStatus, TunnelStatsSnapshot } f
 import { HelperClient } from '../electron/helper-client';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
 import { needsProgram, needsRoot, skipUnless } from './support/requirements';
+import { testGatewayYaml } from './support/gateway-config';
 
 const DIST = join(__dirname, '..');
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
@@ -104,8 +105,7 @@ describe('root helper', { skip }, () => {
 
   async function startServer(): Promise<void> {
     const config = join(dir, 'server.yaml');
-    writeFileSync(config, `listen_address: "::"\nport: 5555\ngateway: "198.18.0.1"\naddress_range: "198.18.0.2-198.18.0.250"\nnetmask: "255.255.255.0"\ndns0: "198.18.0.53"\ndns1: "0.0.0.0"\ndns2: "0.0.0.0"\ntun_name: "4o6s0"\npk: "${UUID}"\n` +
-      `state_dir: "${join(dir, 'gateway-state')}"\n`);
+    writeFileSync(config, testGatewayYaml({ stateDir: join(dir, 'gateway-state'), key: UUID }));
     const p = net6.spawn(net6.server, process.execPath, [join(DIST, 'server', 'main.js'), '-c', config]);
     p.stdout?.on('data', (c: Buffer) => (serverOut += c));
     p.stderr?.on('data', (c: Buffer) => (serverOut += c));

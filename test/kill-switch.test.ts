@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { Proc } from './support/proc';
 import { type TestNamespace, type TwoHostNet, cleanupStaleNamespaces, createTestNamespace, createTwoHostNet } from './support/netns';
 import { needsProgram, needsRoot, skipUnless } from './support/requirements';
+import { testGatewayYaml } from './support/gateway-config';
 
 const DIST = join(__dirname, '..');
 const SERVER = join(DIST, 'server', 'main.js');
@@ -67,17 +68,7 @@ describe('kill switch: nothing leaves outside the tunnel', { skip, timeout: 240_
 
   async function startServer(): Promise<Proc> {
     const config = join(dir, `server-${procs.length}.yaml`);
-    writeFileSync(config, `listen_address: "::"
-port: 5555
-gateway: "198.18.0.1"
-address_range: "198.18.0.2-198.18.0.250"
-netmask: "255.255.255.0"
-dns0: "198.18.0.1"
-dns1: "0.0.0.0"
-dns2: "0.0.0.0"
-tun_name: "4o6s0"
-state_dir: "${config}.state"
-`);
+    writeFileSync(config, testGatewayYaml({ stateDir: `${config}.state`, dns: ['198.18.0.1', '0.0.0.0', '0.0.0.0'] }));
     const p = new Proc(net.spawn(net.server, process.execPath, [SERVER, '-c', config]), 'server');
     procs.push(p);
     await p.waitFor(/listening on/);

@@ -19,6 +19,7 @@ import type { TunnelState } from '../contract/tunnel-state';
 import { FakeTun, ipv4Packet } from './support/fake-tun';
 import { waitFor } from './support/netns';
 import { RawClient, type SeenFrame, WireTap } from './support/raw-peer';
+import { testGatewayYaml } from './support/gateway-config';
 
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
 const quiet = createLogger({ level: 'error' });
@@ -32,18 +33,10 @@ const stateRoot = mkdtempSync(join(tmpdir(), '4o6-pipeline-'));
 cleanups.unshift(() => rmSync(stateRoot, { recursive: true, force: true }));
 
 function serverConfig(extra = '', pk: string | null = UUID): ServerConfig {
-  const { config } = parseServerConfig(`listen_address: "::1"
-port: 5555
-gateway: "198.18.0.1"
-address_range: "198.18.0.2-198.18.0.250"
-netmask: "255.255.255.0"
-dns0: "198.18.0.1"
-dns1: "198.18.0.53"
-dns2: "0.0.0.0"
-${pk ? `pk: "${pk}"` : ''}
-${extra}`);
+  const { config } = parseServerConfig(testGatewayYaml({
+    listen: '::1', dns: ['198.18.0.1', '198.18.0.53', '0.0.0.0'], key: pk, stateDir: mkdtempSync(join(stateRoot, 'gateway-')), extra: [extra],
+  }));
   config.port = 0; // let the kernel choose
-  config.stateDir = mkdtempSync(join(stateRoot, 'gateway-'));
   return config;
 }
 

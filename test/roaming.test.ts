@@ -19,6 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { Proc } from './support/proc';
 import { type TwoHostNet, cleanupStaleNamespaces, createTwoHostNet, waitFor } from './support/netns';
 import { needsProgram, needsRoot, skipUnless } from './support/requirements';
+import { testGatewayYaml } from './support/gateway-config';
 
 const DIST = join(__dirname, '..');
 const SERVER = join(DIST, 'server', 'main.js');
@@ -64,17 +65,7 @@ describe('roaming: a TCP transfer survives reconnects with the same tunnel addre
 
   async function startServer(): Promise<Proc> {
     const config = join(dir, 'server.yaml');
-    writeFileSync(config, `listen_address: "::"
-port: 5555
-gateway: "198.18.0.1"
-address_range: "198.18.0.2-198.18.0.250"
-netmask: "255.255.255.0"
-dns0: "198.18.0.53"
-dns1: "0.0.0.0"
-dns2: "0.0.0.0"
-tun_name: "4o6s0"
-state_dir: "${join(dir, 'gateway-state')}"
-`);
+    writeFileSync(config, testGatewayYaml({ stateDir: join(dir, 'gateway-state') }));
     const p = new Proc(net.spawn(net.server, process.execPath, [SERVER, '-c', config]), 'server');
     procs.push(p);
     await p.waitFor(/listening on/);

@@ -23,6 +23,7 @@ import { Gateway } from '../server/gateway';
 import { FakeTun, superPacketRegion } from './support/fake-tun';
 import { waitFor } from './support/netns';
 import { RawClient, type SeenFrame, WireTap } from './support/raw-peer';
+import { testGatewayYaml } from './support/gateway-config';
 
 const UUID = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
 const quiet = createLogger({ level: 'error' });
@@ -34,18 +35,8 @@ const stateRoot = mkdtempSync(join(tmpdir(), '4o6-super-'));
 cleanups.unshift(() => rmSync(stateRoot, { recursive: true, force: true }));
 
 function serverConfig(pk: string | null): ServerConfig {
-  const { config } = parseServerConfig(`listen_address: "::1"
-port: 5555
-gateway: "198.18.0.1"
-address_range: "198.18.0.2-198.18.0.250"
-netmask: "255.255.255.0"
-dns0: "198.18.0.1"
-dns1: "0.0.0.0"
-dns2: "0.0.0.0"
-${pk ? `pk: "${pk}"` : ''}
-`);
-  config.port = 0;
-  config.stateDir = mkdtempSync(join(stateRoot, 'gateway-'));
+  const { config } = parseServerConfig(testGatewayYaml({ listen: '::1', key: pk, stateDir: mkdtempSync(join(stateRoot, 'gateway-')) }));
+  config.port = 0; // let the kernel choose
   return config;
 }
 
