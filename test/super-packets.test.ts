@@ -20,7 +20,7 @@ import { FrameReader, MAX_NEGOTIATED_FRAME_BYTES, MessageType, encodeFrame } fro
 import { encodeIpRequestPayload } from '../protocol/ip-request';
 import { HEARTBEAT_FRAME, IP_REQUEST_FRAME, encodeIpResponse } from '../protocol/messages';
 import { Gateway } from '../server/gateway';
-import { FakeTun, superPacketRegion } from './support/fake-tun';
+import { FakeTun, onesComplementSum, superPacketRegion, tcpPseudoSum } from './support/fake-tun';
 import { waitFor } from './support/netns';
 import { RawClient, type SeenFrame, WireTap } from './support/raw-peer';
 import { testGatewayYaml } from './support/gateway-config';
@@ -75,19 +75,10 @@ const typeOf = (f: SeenFrame) => f.inner ?? f.type;
 
 /** The TCP payload of each segment, in order, after checking its IPv4 and TCP checksums. */
 function segmentPayloads(segments: Buffer[]): Buffer {
-  const sum = (b: Buffer, from: number, to: number, seed = 0) => {
-    let s = seed;
-    for (let i = from; i + 1 < to; i += 2) s += b.readUInt16BE(i);
-    if ((to - from) & 1) s += b[to - 1] << 8;
-    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-    return s;
-  };
   return Buffer.concat(segments.map((seg, i) => {
     assert.equal(seg.readUInt16BE(2), seg.length, `segment ${i}: IPv4 total length`);
-    assert.equal(sum(seg, 0, 20), 0xffff, `segment ${i}: IPv4 header checksum`);
-    let pseudo = 6 + seg.length - 20;
-    for (let k = 12; k < 20; k += 2) pseudo += seg.readUInt16BE(k);
-    assert.equal(sum(seg, 20, seg.length, pseudo), 0xffff, `segment ${i}: TCP checksum`);
+    assert.equal(onesComplementSum(seg, 0, 20), 0xffff, `segment ${i}: IPv4 header checksum`);
+    assert.equal(onesComplementSum(seg, 20, seg.length, tcpPseudoSum(seg)), 0xffff, `segment ${i}: TCP checksum`);
     return seg.subarray(40);
   }));
 }

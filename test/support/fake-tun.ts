@@ -82,19 +82,38 @@ export class FakeTun implements PacketDevice {
   }
 }
 
+/** An IPv4 header (20 bytes) for `total` bytes of protocol `protocol` from src to dst, checksum left 0. */
+function ipv4Header(p: Buffer, total: number, protocol: number, src: string, dst: string): void {
+  p[0] = 0x45;
+  p[1] = 0;
+  p.writeUInt16BE(total, 2);
+  p[8] = 64;
+  p[9] = protocol;
+  p.writeUInt16BE(0, 10);
+  Buffer.from(src.split('.').map(Number)).copy(p, 12);
+  Buffer.from(dst.split('.').map(Number)).copy(p, 16);
+}
+
+/** The folded 16-bit one's-complement sum of buf[from, to) (odd tail padded), added to `seed`. */
+export function onesComplementSum(buf: Buffer, from: number, to: number, seed = 0): number {
+  let sum = seed;
+  for (let i = from; i + 1 < to; i += 2) sum += buf.readUInt16BE(i);
+  if ((to - from) & 1) sum += buf[to - 1] << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
+/** The TCP pseudo-header's sum (addresses, protocol 6, TCP length) of an IPv4 packet with a 20-byte header. */
+export function tcpPseudoSum(packet: Buffer): number {
+  return onesComplementSum(packet, 12, 20, 6 + packet.length - 20);
+}
+
 /** A minimal valid IPv4 packet (UDP, no checksum check needed by the engines). */
 export function ipv4Packet(src: string, dst: string, payloadBytes = 32, fill = 0x61): Buffer {
   const total = 20 + 8 + payloadBytes;
   const p = Buffer.alloc(total, fill);
-  p[0] = 0x45;
-  p[1] = 0;
-  p.writeUInt16BE(total, 2);
+  ipv4Header(p, total, 17, src, dst);
   p.writeUInt32BE(0, 4);
-  p[8] = 64;
-  p[9] = 17;
-  p.writeUInt16BE(0, 10);
-  Buffer.from(src.split('.').map(Number)).copy(p, 12);
-  Buffer.from(dst.split('.').map(Number)).copy(p, 16);
   p.writeUInt16BE(40000, 20);
   p.writeUInt16BE(9, 22);
   p.writeUInt16BE(8 + payloadBytes, 24);
@@ -106,16 +125,9 @@ export function ipv4Packet(src: string, dst: string, payloadBytes = 32, fill = 0
 export function tcpPacket(src: string, dst: string, payloadBytes: number, seq = 1000, fill = 0x62): Buffer {
   const total = 40 + payloadBytes;
   const p = Buffer.alloc(total, fill);
-  p[0] = 0x45;
-  p[1] = 0;
-  p.writeUInt16BE(total, 2);
+  ipv4Header(p, total, 6, src, dst);
   p.writeUInt16BE(0x1234, 4);
   p.writeUInt16BE(0x4000, 6); // DF
-  p[8] = 64;
-  p[9] = 6;
-  p.writeUInt16BE(0, 10);
-  Buffer.from(src.split('.').map(Number)).copy(p, 12);
-  Buffer.from(dst.split('.').map(Number)).copy(p, 16);
   p.writeUInt16BE(40000, 20);
   p.writeUInt16BE(5201, 22);
   p.writeUInt32BE(seq, 24);
@@ -125,10 +137,7 @@ export function tcpPacket(src: string, dst: string, payloadBytes: number, seq = 
   p.writeUInt16BE(65535, 34);
   p.writeUInt16BE(0, 36);
   p.writeUInt16BE(0, 38);
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += p.readUInt16BE(i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  p.writeUInt16BE(~sum & 0xffff, 10);
+  p.writeUInt16BE(~onesComplementSum(p, 0, 20) & 0xffff, 10);
   return p;
 }
 
@@ -139,10 +148,7 @@ export function tcpPacket(src: string, dst: string, payloadBytes: number, seq = 
  */
 export function superPacketRegion(src: string, dst: string, payloadBytes: number, segmentBytes: number, seq = 1000): Buffer {
   const packet = tcpPacket(src, dst, payloadBytes, seq);
-  let sum = 6 + (packet.length - 20);
-  for (let i = 12; i < 20; i += 2) sum += packet.readUInt16BE(i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  packet.writeUInt16BE(sum, 36);
+  packet.writeUInt16BE(tcpPseudoSum(packet), 36);
   const header = Buffer.alloc(4);
   header.writeUInt16LE(segmentBytes, 0);
   return Buffer.concat([header, packet]);
