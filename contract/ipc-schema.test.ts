@@ -117,6 +117,9 @@ test('registering fails loudly when a handler is missing', () => {
   const h = handlers() as unknown as Record<string, Record<string, unknown>>;
   delete h.tunnel.disconnect;
   assert.throws(() => registerIpcHandlers(loopback().server, h as unknown as IpcHandlers), /no handler for vpn:tunnel.disconnect/);
+  const noApp = handlers() as unknown as Record<string, Record<string, unknown>>;
+  delete noApp.app;
+  assert.throws(() => registerIpcHandlers(loopback().server, noApp as unknown as IpcHandlers), { message: 'no handler for vpn:app.logs' }, 'a whole group missing');
 });
 
 test('every malformed reply is an INTERNAL error naming its channel; a reply with a well-formed error is that error', async () => {

@@ -79,6 +79,11 @@ test('problems of fields this module does not name use zod\'s expectation', () =
     'mode: expected "on" or "off", got "auto"',
     `deep.x: ${z.string().min(2).safeParse('y').error!.issues[0].message}, got "y"`,
   ]);
+  // Without the input (a parse that did not report it) a problem says nothing of what was found; a null found is said.
+  const unreported = z.object({ x: z.string().min(2) }).safeParse({ x: 'y' });
+  assert.deepEqual(problemsFrom(unreported.error!, at).map((p) => p.message), [z.string().min(2).safeParse('y').error!.issues[0].message]);
+  const nullFound = z.object({ x: z.null().refine(() => false, { error: 'must not be set' }) }).safeParse({ x: null }, { reportInput: true });
+  assert.deepEqual(problemsFrom(nullFound.error!, at).map((p) => p.message), ['must not be set, got null']);
   const missing = z.object({ mode: z.enum(['on', 'off']) }).safeParse({}, { reportInput: true });
   assert.deepEqual(problemsFrom(missing.error!, at).map((p) => p.message), ['required: expected "on" or "off"']);
 });
@@ -129,6 +134,7 @@ test('an entry\'s readable name: a non-blank string name, trimmed and cut to 100
 
 test('names compare as a person reads them: case and spaces aside, accents not', () => {
   assert.equal(sameName('Office', ' office '), true);
+  assert.equal(sameName('  Office', 'office'), true);
   assert.equal(sameName('Café', 'cafe'), false);
   assert.equal(sameName('Office', 'Offices'), false);
   const a = { ...draft, autoReconnect: true, dns: true };

@@ -248,6 +248,7 @@ test('the format is told by the extension, else by the content: our document, or
   const legacy = 'server: "fd00::2"\nport: 2\n';
   const server = (fileName: string, text: string) => parseImport(fileName, text).drafts.map((d) => d.server).join();
   assert.equal(server('x.json', ours), 'fd00::1');
+  assert.deepEqual(parseImport('x.json', ours).warnings, [], 'our own document warns of nothing');
   assert.equal(server('X.JSON', ours), 'fd00::1');
   assert.equal(server('profiles.txt', `\n  ${ours}`), 'fd00::1', 'no extension of ours: an object naming our format');
   assert.equal(server('profiles', ours), 'fd00::1');
@@ -258,6 +259,8 @@ test('the format is told by the extension, else by the content: our document, or
   for (const name of ['x.yaml', 'x.YML']) {
     assert.throws(() => parseImport(name, ours), (err: VpnError) => err.problems.some((p) => p.field === 'server' && /required/.test(p.message)), name);
   }
+  // Our format named only inside a legacy file (a comment) does not make it ours: ours starts with "{".
+  assert.equal(server('c.txt', `${legacy}# exported from {"format": "4over6-profiles"}\n`), 'fd00::2');
   // An object that does not name our format is read as a legacy (YAML flow) mapping.
   assert.equal(server('c.txt', '{"server": "fd00::3", "port": 3}'), 'fd00::3');
 });
@@ -336,6 +339,7 @@ test('a failed read says which file and why', async () => {
   await assert.rejects(importProfilesFromFile(store, missing), (err: VpnError) => {
     assert.equal(err.code, 'FILE_FAILED');
     assert.match(err.message, new RegExp(`^cannot import ${missing.replace(/[.]/g, '\\.')}: ENOENT`));
+    assert.equal((err.cause as NodeJS.ErrnoException).code, 'ENOENT', 'the system error is kept as the cause, for the log');
     return true;
   });
   const big = join(tempDir(), 'big.json');
