@@ -237,3 +237,79 @@ test('what cannot go is counted as dropped: a peer past its queue bound, a regio
   assert.deepEqual(batch.finish(scratch, link), { packets: 0, bytes: 0, dropped: 1 });
   assert.deepEqual(batch.finish(scratch, link), { packets: 0, bytes: 0, dropped: 0 }, 'totals start afresh');
 });
+
+test('totals stay exact when a batch is reused, and the largest super-packet is cut for a legacy link', async () => {
+  const { link, frames } = await linkPair(null);
+  const batch = new LinkBatch(MessageType.DataUp, 1456);
+  const three = [300, 200, 100].map((n) => tcpPacket('198.18.0.2', '198.18.0.1', n));
+  let b = tunBatch(three);
+  three.forEach((p, i) => batch.add(b.scratch, b.starts[i], p.length, 0, link));
+  assert.deepEqual(batch.finish(b.scratch, link), { packets: 3, bytes: 340 + 240 + 140, dropped: 0 });
+  const one = tcpPacket('198.18.0.2', '198.18.0.1', 10);
+  b = tunBatch([one]);
+  batch.add(b.scratch, b.starts[0], one.length, 0, link);
+  assert.deepEqual(batch.finish(b.scratch, link), { packets: 1, bytes: 50, dropped: 0 }, 'nothing of the longer batch before counts');
+
+  // The largest region there is (65,539 bytes) to a link that did not agree: 46 segments, then a smaller one.
+  const big = superPacketRegion('198.18.0.2', '198.18.0.1', 65_495, 1448, 1);
+  const small = superPacketRegion('198.18.0.2', '198.18.0.1', 1000, 500, 2);
+  b = tunBatch([big, small]);
+  batch.add(b.scratch, b.starts[0], big.length, PACKET_KIND_SUPER, link);
+  assert.deepEqual(batch.finish(b.scratch, link), { packets: 46, bytes: 65_495 + 46 * 40, dropped: 0 });
+  batch.add(b.scratch, b.starts[1], small.length, PACKET_KIND_SUPER, link);
+  assert.deepEqual(batch.finish(b.scratch, link), { packets: 2, bytes: 1000 + 2 * 40, dropped: 0 }, 'the longer cut before does not count');
+  await waitFor(() => frames.length === 4 + 46 + 2, { timeoutMs: 5000, what: 'all frames' });
+  assert.ok(Buffer.concat(frames.slice(4, 50).map((f) => f.payload.subarray(40))).equals(big.subarray(44)));
+
+  // Segments for a peer past its queue bound are dropped and counted, each.
+  Object.defineProperty(link.socket, 'writableLength', { get: () => (1 << 22) + 1 });
+  batch.add(b.scratch, b.starts[1], small.length, PACKET_KIND_SUPER, link);
+  assert.deepEqual(batch.finish(b.scratch, link), { packets: 0, bytes: 0, dropped: 2 });
+});
+
+test('a link write holds up to exactly 256 KiB: four 64 KiB regions go together, the fifth after', async () => {
+  const { link } = await linkPair(null);
+  link.enableSuperPackets();
+  const writes: number[] = [];
+  const send = link.sendPackets.bind(link);
+  link.sendPackets = (type, scratch, starts, lengths, count, kinds) => {
+    let bytes = 0;
+    for (let i = 0; i < count; i++) bytes += lengths[i];
+    writes.push(bytes);
+    return send(type, scratch, starts, lengths, count, kinds);
+  };
+  const regions = Array.from({ length: 5 }, (_, i) => superPacketRegion('198.18.0.2', '198.18.0.1', 65_536 - 44, 1448, i));
+  const { scratch, starts } = tunBatch(regions);
+  const batch = new LinkBatch(MessageType.DataUp, 1456);
+  regions.forEach((r, i) => batch.add(scratch, starts[i], r.length, PACKET_KIND_SUPER, link));
+  batch.finish(scratch, link);
+  assert.deepEqual(writes, [4 * 65_536, 65_536]);
+});
+
+test('upstream SYNs get the MSS cap; a fresh TUN writer without super-packets passes no kinds', async () => {
+  const { link, frames } = await linkPair(null);
+  const syn = tcpPacket('198.18.0.2', '198.18.0.1', 0);
+  const withMss = Buffer.concat([syn, Buffer.from([2, 4, 0x05, 0xb4])]);
+  withMss[32] = 6 << 4;
+  withMss[33] = 0x02;
+  withMss.writeUInt16BE(44, 2);
+  const { scratch, starts } = tunBatch([withMss]);
+  const batch = new LinkBatch(MessageType.DataUp, 1400);
+  batch.add(scratch, starts[0], withMss.length, 0, link);
+  batch.finish(scratch, link);
+  await waitFor(() => frames.length === 1, { timeoutMs: 5000, what: 'the SYN' });
+  assert.equal(frames[0].payload.readUInt16BE(42), 1400);
+
+  const seen: (Uint8Array | undefined)[] = [];
+  const tun: PacketDevice = {
+    name: 't', startReading: () => undefined, stopReading: () => undefined, close: () => undefined,
+    writePackets: (p, count = p.length, kinds?: Uint8Array) => {
+      seen.push(kinds);
+      return count;
+    },
+  };
+  const writes = new TunWrites(1400);
+  writes.push(tcpPacket('198.18.0.1', '198.18.0.2', 10), 0);
+  writes.flush(tun);
+  assert.deepEqual(seen, [undefined], 'a device that knows nothing of super-packets never sees the argument');
+});
