@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { test } from 'node:test';
+import { FrameCipher, parseUuid } from '../protocol/crypto';
 import { FRAME_HEADER_BYTES, MessageType, encodeFrame } from '../protocol/frame';
-import { FrameLink, type LinkCloseKind, SendQueueFullError } from './frame-link';
+import { FrameLink, type FrameLinkOptions, type LinkCloseKind, SendQueueFullError } from './frame-link';
 
 const PACKET = 1400;
 const BATCH = 64;
@@ -141,4 +142,135 @@ test('the link tells its owner why it closed as a kind: malformed, peer, local',
   local.link.close('shutting down');
   const l = await local.closed;
   assert.deepEqual([l.kind, l.reason, l.err], ['local', 'shutting down', undefined]);
+});
+
+// ---- Frames across a real connection: what each end receives, its counters, and how links close. ----
+
+const KEY_A = 'bbde0d1c-083b-4f20-9cce-799367ba1a5a';
+const KEY_B = '0b9f3c3e-5d6a-4c1b-9d7e-2f4a6b8c0d1e';
+
+interface End {
+  link: FrameLink;
+  frames: string[];
+  closes: string[];
+  decryptFailures: string[];
+}
+
+/** Waits for `condition`, failing with `what` after 5 s. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function linkedPair(t: { after(fn: () => void): void }, a: Partial<FrameLinkOptions>, b: Partial<FrameLinkOptions>) {
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen(0, '::1', resolve));
+  const accepted = new Promise<net.Socket>((resolve) => listener.once('connection', resolve));
+  const socket = net.connect({ host: '::1', port: (listener.address() as net.AddressInfo).port });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const peer = await accepted;
+  t.after(() => {
+    socket.destroy();
+    peer.destroy();
+    listener.close();
+  });
+  const end = (s: net.Socket, opts: Partial<FrameLinkOptions>): End => {
+    const e: End = { link: undefined as unknown as FrameLink, frames: [], closes: [], decryptFailures: [] };
+    e.link = new FrameLink(s, { cipher: null, encryptOutgoing: false, highWaterBytes: 1 << 20, ...opts }, {
+      onFrame: (type, payload, encrypted) => e.frames.push(`${type} ${payload.toString('hex')}${encrypted ? ' sealed' : ''}`),
+      onDecryptFailed: (err) => e.decryptFailures.push(err.name),
+      onClose: (reason, err, kind) => e.closes.push(`${kind}: ${reason}${err ? ` (${err.name})` : ''}`),
+    });
+    return e;
+  };
+  return { a: end(socket, a), b: end(peer, b), rawA: socket };
+}
+
+function packets(payloads: string[]): { scratch: Buffer; starts: number[]; lengths: number[] } {
+  const scratch = Buffer.alloc(payloads.length * 64);
+  const starts = payloads.map((_, i) => i * 64 + FRAME_HEADER_BYTES);
+  payloads.forEach((p, i) => scratch.write(p, starts[i], 'hex'));
+  return { scratch, starts, lengths: payloads.map((p) => p.length / 2) };
+}
+
+test('plain frames cross both ways with their type and payload, and both ends count them', async (t) => {
+  const { a, b } = await linkedPair(t, {}, {});
+  assert.equal(a.link.sendFrame(encodeFrame(MessageType.Heartbeat)), true);
+  assert.equal(a.link.sendPlainFrame(encodeFrame(MessageType.IpRequest, Buffer.from('0102', 'hex'))), true);
+  const { scratch, starts, lengths } = packets(['450000', 'aabbccdd']);
+  assert.equal(a.link.sendPackets(MessageType.DataUp, scratch, starts, lengths, 2), true);
+  await until(() => b.frames.length === 4, 'four frames');
+  assert.deepEqual(b.frames, ['104 ', '100 0102', '102 450000', '102 aabbccdd']);
+  const bytes = 5 + 7 + 8 + 9;
+  assert.deepEqual({ ...a.link.stats }, { bytesIn: 0, bytesOut: bytes, framesIn: 0, framesOut: 4, packetsDroppedQueueFull: 0, decryptFailures: 0 });
+  assert.deepEqual({ ...b.link.stats }, { bytesIn: bytes, bytesOut: 0, framesIn: 4, framesOut: 0, packetsDroppedQueueFull: 0, decryptFailures: 0 });
+  assert.equal(b.link.sendFrame(encodeFrame(MessageType.IpResponse, Buffer.from('ff', 'hex'))), true);
+  await until(() => a.frames.length === 1, 'the answer');
+  assert.deepEqual(a.frames, ['101 ff']);
+  assert.equal(a.link.stats.framesIn, 1);
+  assert.equal(a.link.sendPackets(MessageType.DataUp, scratch, starts, lengths, 0), false, 'nothing to send');
+  assert.deepEqual([a.closes, b.closes], [[], []]);
+});
+
+test('an encrypting end seals every frame but the plain ones; the other end opens them and says they were sealed', async (t) => {
+  const { a, b } = await linkedPair(t, { cipher: new FrameCipher(parseUuid(KEY_A)), encryptOutgoing: true }, { cipher: new FrameCipher(parseUuid(KEY_A)) });
+  a.link.sendFrame(encodeFrame(MessageType.Heartbeat));
+  const { scratch, starts, lengths } = packets(['4500', '45000001']);
+  a.link.sendPackets(MessageType.DataUp, scratch, starts, lengths, 2);
+  a.link.sendPlainFrame(encodeFrame(MessageType.Unsupported));
+  await until(() => b.frames.length === 4, 'four frames');
+  assert.deepEqual(b.frames, ['104  sealed', '102 4500 sealed', '102 45000001 sealed', '199 ']);
+  const sealed = (inner: number) => FrameCipher.sealedBytes(inner);
+  assert.equal(a.link.stats.bytesOut, sealed(5) + sealed(7) + sealed(9) + 5);
+  assert.equal(b.link.stats.bytesIn, a.link.stats.bytesOut);
+  assert.deepEqual([a.link.stats.framesOut, b.link.stats.framesIn, b.link.stats.decryptFailures], [4, 4, 0]);
+  // The receiving end does not encrypt: its answers go plain, and the encrypting end takes them as such.
+  b.link.sendFrame(encodeFrame(MessageType.Heartbeat));
+  await until(() => a.frames.length === 1, 'the answer');
+  assert.deepEqual(a.frames, ['104 ']);
+});
+
+test('frames sealed with another key are counted and reported, not delivered, and the link stays up', async (t) => {
+  const { a, b } = await linkedPair(t, { cipher: new FrameCipher(parseUuid(KEY_B)), encryptOutgoing: true }, { cipher: new FrameCipher(parseUuid(KEY_A)) });
+  a.link.sendFrame(encodeFrame(MessageType.Heartbeat));
+  a.link.sendFrame(encodeFrame(MessageType.Heartbeat));
+  await until(() => b.link.stats.decryptFailures === 2, 'two failures');
+  assert.deepEqual(b.decryptFailures, ['AuthenticationError', 'AuthenticationError']);
+  assert.deepEqual(b.frames, []);
+  assert.equal(b.link.stats.framesIn, 2);
+  assert.equal(b.link.isClosed, false);
+  // Without a cipher a sealed frame is handed on as it came (type 200), for the owner to refuse.
+  const plain = await linkedPair(t, { cipher: new FrameCipher(parseUuid(KEY_A)), encryptOutgoing: true }, {});
+  plain.a.link.sendFrame(encodeFrame(MessageType.Heartbeat));
+  await until(() => plain.b.frames.length === 1, 'the sealed frame');
+  assert.match(plain.b.frames[0], /^200 [0-9a-f]+$/);
+});
+
+test('how links close: locally, by the peer, on a malformed length, and after a last plain frame', async (t) => {
+  const first = await linkedPair(t, {}, {});
+  first.a.link.close('profile switched');
+  await until(() => first.b.closes.length === 1, 'the peer to see the close');
+  assert.deepEqual(first.a.closes, ['local: profile switched']);
+  assert.deepEqual(first.b.closes, ['peer: connection closed by peer']);
+  assert.equal(first.a.link.sendFrame(encodeFrame(MessageType.Heartbeat)), false, 'closed: nothing is sent');
+  assert.equal(first.a.link.sendPlainFrame(encodeFrame(MessageType.Heartbeat)), false);
+  assert.equal(first.a.link.isClosed, true);
+  first.a.link.close('again');
+  assert.deepEqual(first.a.closes, ['local: profile switched'], 'onClose is called once');
+
+  const second = await linkedPair(t, {}, {});
+  second.rawA.write(Buffer.from([0x01, 0x00, 0x00, 0x00, 100])); // length 1 (little-endian): below the header's own 5 bytes
+  await until(() => second.b.closes.length === 1, 'the malformed frame');
+  assert.match(second.b.closes[0], /^malformed: malformed frame: length field 1 is outside 5\.\.\d+ \(MalformedFrameError\)$/);
+
+  const third = await linkedPair(t, {}, {});
+  third.a.link.closeAfterPlainFrame(encodeFrame(MessageType.Unsupported), 'refused: no key');
+  await until(() => third.b.closes.length === 1, 'the peer to see the close');
+  assert.deepEqual(third.b.frames, ['199 '], 'the last frame arrived before the close');
+  assert.deepEqual(third.a.closes, ['local: refused: no key']);
+  assert.deepEqual(third.b.closes, ['peer: connection closed by peer']);
+  assert.equal(third.a.link.sendFrame(encodeFrame(MessageType.Heartbeat)), false);
 });
