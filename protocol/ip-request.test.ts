@@ -51,3 +51,11 @@ test('the encoder refuses a request line over 256 bytes (the parser would ignore
   assert.throws(() => encodeIpRequestPayload({ clientId: ID, caps }), /extension line of \d+ bytes exceeds 256/);
   assert.equal(encodeIpRequestPayload({ caps: caps.slice(0, 6) }).length, 6 + 5 + 6 * 33 - 1);
 });
+
+test('a value is read only under its own key, and an id is exactly 32 hex digits', () => {
+  // A valid id or address under another key is not taken for one.
+  assert.deepEqual(parseIpRequestPayload(Buffer.from(`4o6/1 future=${ID} other=198.18.0.9`)), { caps: [] });
+  assert.deepEqual(parseIpRequestPayload(Buffer.from(`4o6/1 id=0${ID} addr=198.18.0.9`)), { previousAddress: '198.18.0.9', caps: [] });
+  assert.deepEqual(parseIpRequestPayload(Buffer.from(`4o6/1 id=${ID}0`)), { caps: [] });
+  assert.deepEqual(parseIpRequestPayload(Buffer.from(`4o6/1 id=${ID.slice(1)}`)), { caps: [] });
+});
