@@ -13,6 +13,7 @@ const mutate = [
   'protocol/*.ts',
   'link/ipv4.ts',
   'link/frame-link.ts',
+  'link/data-path.ts', // the data path both ends share (its test needs the addon's segmentSuperPacket)
   'contract/*.ts', // tunnel-state, ipc-schema, helper-api, errors, profile-schema, format, stats, tunnel-summary, failure-advice
   'server/admission.ts', // the gateway's pure parts
   'server/lease-table.ts',

@@ -274,3 +274,121 @@ test('how links close: locally, by the peer, on a malformed length, and after a 
   assert.deepEqual(third.b.closes, ['peer: connection closed by peer']);
   assert.equal(third.a.link.sendFrame(encodeFrame(MessageType.Heartbeat)), false);
 });
+
+// ---- The link's bounds at their edges, with bytes fed to its read handler directly. ----
+
+/** A link on a connected socket; the test feeds its read handler by emitting 'data' itself. */
+async function fedLink(t: { after(fn: () => void): void }, opts: Partial<FrameLinkOptions> = {}) {
+  const { a, b, rawA } = await linkedPair(t, opts, {});
+  const chunks: number[] = [];
+  const calls: string[] = [];
+  const pause = rawA.pause.bind(rawA);
+  const resume = rawA.resume.bind(rawA);
+  rawA.pause = () => { calls.push('pause'); return pause(); };
+  rawA.resume = () => { calls.push('resume'); return resume(); };
+  return { link: a.link, frames: a.frames, closes: a.closes, peer: b, socket: rawA, calls, chunks };
+}
+
+test('a link reads at most 256 KiB per event-loop turn: it pauses past that and resumes on the next turn', async (t) => {
+  const f = await fedLink(t);
+  const frame = encodeFrame(MessageType.DataUp, Buffer.alloc(2000, 1));
+  const chunkOf = (n: number) => Buffer.concat(Array(n).fill(frame));
+  f.socket.emit('data', chunkOf(66)); // 132,330 bytes: under the budget
+  assert.deepEqual(f.calls, []);
+  f.socket.emit('data', chunkOf(66)); // 264,660 in this turn: past 262,144
+  assert.deepEqual(f.calls, ['pause']);
+  f.socket.emit('data', chunkOf(1));
+  assert.deepEqual(f.calls, ['pause'], 'paused once, not again');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(f.calls, ['pause', 'resume']);
+  f.socket.emit('data', chunkOf(66));
+  assert.deepEqual(f.calls, ['pause', 'resume'], 'a new turn starts from zero');
+  assert.equal(f.frames.length, 199);
+  f.link.close('done');
+  f.socket.emit('data', chunkOf(1));
+  assert.equal(f.frames.length, 199, 'nothing is delivered after close');
+});
+
+test('sealed frames of one chunk beyond the decrypt arena are all opened; sealed batches beyond the seal arena all sent', async (t) => {
+  const cipher = new FrameCipher(parseUuid(KEY_A));
+  const f = await fedLink(t, { cipher });
+  f.link.enableSuperPackets();
+  const inners = Array.from({ length: 6 }, (_, i) => encodeFrame(MessageType.SuperPacket, Buffer.alloc(60_000, i + 1), 65_589));
+  f.socket.emit('data', Buffer.concat(inners.map((inner) => cipher.seal(inner, 65_544)))); // 360 KiB > 256 KiB arena
+  assert.equal(f.frames.length, 6);
+  f.frames.forEach((fr, i) => assert.equal(fr, `${MessageType.SuperPacket} ${Buffer.alloc(60_000, i + 1).toString('hex')} sealed`));
+
+  // 10 sealed 60 KB regions in one call: 600 KB of sealed frames, past the 512 KiB seal arena.
+  const out = await linkedPair(t, { cipher, encryptOutgoing: true }, { cipher });
+  out.a.link.enableSuperPackets();
+  out.b.link.enableSuperPackets();
+  const stride = FRAME_HEADER_BYTES + 60_000;
+  const scratch = Buffer.alloc(10 * stride);
+  const starts = Array.from({ length: 10 }, (_, i) => i * stride + FRAME_HEADER_BYTES);
+  starts.forEach((s, i) => scratch.fill(i + 1, s, s + 60_000));
+  assert.equal(out.a.link.sendPackets(MessageType.DataUp, scratch, starts, Array(10).fill(60_000), 10, Array(10).fill(1)), true);
+  await until(() => out.b.frames.length === 10, 'ten sealed super-packet frames');
+  out.b.frames.forEach((fr, i) => assert.equal(fr, `${MessageType.SuperPacket} ${Buffer.alloc(60_000, i + 1).toString('hex')} sealed`));
+
+  // 600 plain packets in one call: more regions than the link's first region arrays hold.
+  const many = packets(Array.from({ length: 600 }, (_, i) => (i % 256).toString(16).padStart(2, '0').repeat(3)));
+  assert.equal(out.b.link.sendPackets(MessageType.DataDown, many.scratch, many.starts, many.lengths, 600), true);
+  await until(() => out.a.frames.length === 600, '600 frames');
+  assert.equal(out.a.frames[599], `${MessageType.DataDown} ${(599 % 256).toString(16).padStart(2, '0').repeat(3)}`);
+});
+
+test('the queue bounds at their edges: data at exactly the bound goes; a control frame that ends exactly at bound + headroom goes, one byte more closes', async (t) => {
+  for (const sealed of [false, true]) {
+    const cipher = sealed ? new FrameCipher(parseUuid(KEY_A)) : null;
+    const f = await fedLink(t, { cipher, encryptOutgoing: sealed, highWaterBytes: 100_000 });
+    let queued = 100_000;
+    Object.defineProperty(f.socket, 'writableLength', { get: () => queued, configurable: true });
+    const p = packets(['45']);
+    assert.equal(f.link.sendPackets(MessageType.DataUp, p.scratch, p.starts, p.lengths, 1), true, 'at the bound: sent');
+    queued = 100_001;
+    assert.equal(f.link.sendPackets(MessageType.DataUp, p.scratch, p.starts, p.lengths, 1), false, 'past it: dropped');
+    const frame = encodeFrame(MessageType.Heartbeat);
+    const bytes = frame.length + (sealed ? 45 : 0);
+    queued = 100_000 + 512 * 1024 - bytes; // the default headroom
+    assert.equal(f.link.sendFrame(frame), true, 'ends exactly at the limit');
+    queued += 1;
+    assert.equal(f.link.sendFrame(frame), false);
+    await until(() => f.closes.length === 1, 'the close');
+    assert.match(f.closes[0], /^queueFull: send queue full: .* \(SendQueueFullError\)$/);
+  }
+});
+
+test('socket errors and a peer that goes away close the link with their own kind and words; a last plain frame lingers, then the socket goes', async (t) => {
+  const broken = await fedLink(t);
+  broken.socket.emit('error', new Error('boom'));
+  assert.deepEqual(broken.closes, ['socketError: socket error: boom (Error)']);
+
+  const gone = await fedLink(t);
+  gone.socket.emit('end');
+  assert.deepEqual(gone.closes, ['peer: connection closed by peer']);
+  const closed = await fedLink(t);
+  closed.socket.emit('close');
+  assert.deepEqual(closed.closes, ['peer: connection closed by peer']);
+
+  // The peer neither reads to the end nor closes: the socket is destroyed after the linger time.
+  const lingering = await fedLink(t);
+  lingering.link.closeAfterPlainFrame(encodeFrame(MessageType.Unsupported), 'refused', 100);
+  lingering.link.closeAfterPlainFrame(encodeFrame(MessageType.Unsupported), 'again', 100);
+  assert.deepEqual(lingering.closes, ['local: refused'], 'closed once');
+  await until(() => lingering.socket.destroyed, 'the lingering socket to be destroyed');
+});
+
+test('tunnel sockets run without Nagle', async (t) => {
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen(0, '::1', resolve));
+  const socket = net.connect({ host: '::1', port: (listener.address() as net.AddressInfo).port });
+  t.after(() => {
+    socket.destroy();
+    listener.close();
+  });
+  const noDelay: unknown[] = [];
+  const set = socket.setNoDelay.bind(socket);
+  socket.setNoDelay = (v?: boolean) => { noDelay.push(v); return set(v); };
+  new FrameLink(socket, { cipher: null, encryptOutgoing: false, highWaterBytes: 1 }, { onFrame: () => undefined, onClose: () => undefined });
+  assert.deepEqual(noDelay, [true]);
+});
