@@ -303,10 +303,17 @@ test('a link reads at most 256 KiB per event-loop turn: it pauses past that and 
   assert.deepEqual(f.calls, ['pause', 'resume']);
   f.socket.emit('data', chunkOf(66));
   assert.deepEqual(f.calls, ['pause', 'resume'], 'a new turn starts from zero');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(f.calls, ['pause', 'resume'], 'not paused, so not resumed');
   assert.equal(f.frames.length, 199);
+  // Exactly the budget (128 frames of 2,048 bytes = 262,144) pauses; closed before the turn ends, no resume.
+  f.socket.emit('data', Buffer.concat(Array(128).fill(encodeFrame(MessageType.DataUp, Buffer.alloc(2043, 2)))));
+  assert.deepEqual(f.calls, ['pause', 'resume', 'pause']);
   f.link.close('done');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(f.calls, ['pause', 'resume', 'pause'], 'a closed link is not resumed');
   f.socket.emit('data', chunkOf(1));
-  assert.equal(f.frames.length, 199, 'nothing is delivered after close');
+  assert.equal(f.frames.length, 327, 'nothing is delivered after close');
 });
 
 test('sealed frames of one chunk beyond the decrypt arena are all opened; sealed batches beyond the seal arena all sent', async (t) => {
