@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { HelperStatus, SystemStatus, TunnelOwner } from '../contract/helper-api';
+import type { GuardStatus, HelperStatus, SystemStatus, TunnelOwner } from '../contract/helper-api';
 import {
   type AboutInfo, type DiagnosticsText, type HelperLinkInfo, type IpcHandlers, type LogEntry, type LogLevel, type StatsUpdate,
   type StoreStatus, type TunnelSnapshot, VpnError,
@@ -115,6 +115,8 @@ export class AppController {
   private requested: { id: string; name: string } | null = null;
   /** State events received so far (see applyReply). */
   private stateEvents = 0;
+  /** `system` events received: a reply taken before the latest of them must not overwrite what it said. */
+  private systemEvents = 0;
   private readonly history = new RateHistory();
   private readonly logBook = new LogBook();
   private readonly now: () => number;
@@ -266,7 +268,7 @@ export class AppController {
     const session = await this.ensureSession();
     this.requested = { id: profile.id, name: profile.name };
     const { killSwitch, allowLan } = this.settings.get();
-    const seen = this.stateEvents;
+    const seen = this.eventsSeen();
     this.applyReply(await session.connectTunnel(toHelperProfile(profile), { killSwitch, allowLan }), seen);
     if (this.settings.get().lastProfileId !== profile.id) this.saveSettings({ lastProfileId: profile.id });
     return this.current;
@@ -298,12 +300,13 @@ export class AppController {
 
   private async applyKillSwitch(settings: AppSettings): Promise<void> {
     const session = await this.ensureSession();
-    this.applySystem(await session.setKillSwitch(settings.killSwitch, settings.allowLan));
+    const seen = this.eventsSeen();
+    this.applySystemReply(await session.setKillSwitch(settings.killSwitch, settings.allowLan), seen.system);
   }
 
   async disconnect(): Promise<TunnelSnapshot> {
     if (this.session?.isOpen) {
-      const seen = this.stateEvents;
+      const seen = this.eventsSeen();
       this.applyReply(await this.session.disconnectTunnel(), seen);
     }
     return this.current;
@@ -359,7 +362,10 @@ export class AppController {
         this.emit('tunnelStats', { stats, sample });
       }),
       session.on('log', (level, message, atMs) => this.record('helper', level, message, atMs)),
-      session.on('system', (system) => this.applySystem(system)),
+      session.on('system', (system) => {
+        this.systemEvents++;
+        this.applySystem(system);
+      }),
       session.on('disconnected', (error) => this.onSessionClosed(session, error)),
     ];
     const status = await session.subscribe();
@@ -386,12 +392,26 @@ export class AppController {
    * A reply's status was taken when the helper answered; state events sent after it can arrive in
    * the same read and be applied first. Then the events are newer: keep their state.
    */
-  private applyReply(status: HelperStatus, stateEventsBefore: number): void {
-    if (this.stateEvents === stateEventsBefore) {
-      this.applyStatus(status);
+  private applyReply(status: HelperStatus, before: { state: number; system: number }): void {
+    // Likewise a `system` event sent after the reply's status (the helper sends one for every change):
+    // the event is the newer word on what is in place.
+    const system = this.systemEvents === before.system
+      ? { changes: status.changes, guard: status.guard ?? null }
+      : { changes: this.current.changes, guard: this.current.guard };
+    if (this.stateEvents === before.state) {
+      this.applyStatus(status, system);
       return;
     }
-    this.set({ ...this.current, stats: status.stats, changes: status.changes, guard: status.guard ?? null });
+    this.set({ ...this.current, stats: status.stats, changes: system.changes, guard: system.guard ?? null });
+  }
+
+  private eventsSeen(): { state: number; system: number } {
+    return { state: this.stateEvents, system: this.systemEvents };
+  }
+
+  /** A reply's system status: applied unless a `system` event came after the request (then it is newer). */
+  private applySystemReply(system: SystemStatus, systemEventsBefore: number): void {
+    if (this.systemEvents === systemEventsBefore) this.applySystem(system);
   }
 
   /** The helper's word on what is in place now (a `system` event or a command's answer). */
@@ -401,7 +421,7 @@ export class AppController {
     this.set({ ...this.current, changes: system.changes, guard });
   }
 
-  private applyStatus(status: HelperStatus): void {
+  private applyStatus(status: HelperStatus, system: { changes: string[]; guard: GuardStatus | null } = { changes: status.changes, guard: status.guard ?? null }): void {
     this.set({
       ...this.current,
       state: status.state,
@@ -409,8 +429,8 @@ export class AppController {
       profileId: this.profileIdFor(status.profileName),
       startedBy: status.startedBy ?? null,
       stats: status.stats,
-      changes: status.changes,
-      guard: status.guard ?? null,
+      changes: system.changes,
+      guard: system.guard,
     });
   }
 
@@ -420,7 +440,8 @@ export class AppController {
     this.set({ ...this.current, state, profileName, profileId: this.profileIdFor(profileName), startedBy });
     // The list of system changes moves when a tunnel comes up or goes down: fetch it then.
     if (kindChanged && ['connected', 'idle', 'failed'].includes(state.kind) && this.session?.isOpen) {
-      this.session.status().then((s) => this.applySystem(s), (err: Error) => this.log(`could not refresh the helper status: ${err.message}`));
+      const seen = this.systemEvents;
+      this.session.status().then((s) => this.applySystemReply(s, seen), (err: Error) => this.log(`could not refresh the helper status: ${err.message}`));
     }
   }
 
