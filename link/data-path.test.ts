@@ -86,6 +86,19 @@ async function linkPair(cipher: FrameCipher | null) {
   return { link, frames };
 }
 
+/** The bytes of each write the link is given, in order. */
+function recordWrites(link: FrameLink): number[] {
+  const writes: number[] = [];
+  const send = link.sendPackets.bind(link);
+  link.sendPackets = (type, scratch, starts, lengths, count, kinds) => {
+    let bytes = 0;
+    for (let i = 0; i < count; i++) bytes += lengths[i];
+    writes.push(bytes);
+    return send(type, scratch, starts, lengths, count, kinds);
+  };
+  return writes;
+}
+
 /** Lays regions out as a TUN read does: a frame header's room before each. */
 function tunBatch(regions: Buffer[]) {
   const scratch = Buffer.alloc(regions.reduce((n, r) => n + TUN_HEADROOM_BYTES + r.length, 0));
@@ -175,14 +188,7 @@ test('TUN writes: kinds go with their packets, SYNs get the MSS cap, regions kee
 test('a batch of super-packets goes to the link in pieces of at most 256 KiB, each meeting the queue bound anew', async () => {
   const { link, frames } = await linkPair(null);
   link.enableSuperPackets();
-  const writes: number[] = [];
-  const send = link.sendPackets.bind(link);
-  link.sendPackets = (type, scratch, starts, lengths, count, kinds) => {
-    let bytes = 0;
-    for (let i = 0; i < count; i++) bytes += lengths[i];
-    writes.push(bytes);
-    return send(type, scratch, starts, lengths, count, kinds);
-  };
+  const writes = recordWrites(link);
   const regions = Array.from({ length: 10 }, (_, i) => superPacketRegion('198.18.0.2', '198.18.0.1', 60_000, 1448, i * 60_000));
   const { scratch, starts } = tunBatch(regions);
   const batch = new LinkBatch(MessageType.DataUp, 1456);
@@ -270,14 +276,7 @@ test('totals stay exact when a batch is reused, and the largest super-packet is 
 test('a link write holds up to exactly 256 KiB: four 64 KiB regions go together, the fifth after', async () => {
   const { link } = await linkPair(null);
   link.enableSuperPackets();
-  const writes: number[] = [];
-  const send = link.sendPackets.bind(link);
-  link.sendPackets = (type, scratch, starts, lengths, count, kinds) => {
-    let bytes = 0;
-    for (let i = 0; i < count; i++) bytes += lengths[i];
-    writes.push(bytes);
-    return send(type, scratch, starts, lengths, count, kinds);
-  };
+  const writes = recordWrites(link);
   const regions = Array.from({ length: 5 }, (_, i) => superPacketRegion('198.18.0.2', '198.18.0.1', 65_536 - 44, 1448, i));
   const { scratch, starts } = tunBatch(regions);
   const batch = new LinkBatch(MessageType.DataUp, 1456);
