@@ -13,7 +13,7 @@ import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/logger';
 import { FrameLink, type LinkCloseKind } from '../link/frame-link';
 import { adoptWithSharedReads } from '../link/socket-read';
-import { LinkBatch, PACKET_KIND_SUPER, TUN_HEADROOM_BYTES, TUN_READ_PACKET_BYTES, TunWrites, inboundProblem, ipv4Start, outboundProblem, tunnelTcpMss } from '../link/data-path';
+import { LinkBatch, PACKET_KIND_SUPER, TUN_HEADROOM_BYTES, TUN_READ_PACKET_BYTES, TunWrites, inboundProblem, ipv4Start, maxOrdinaryPacketBytes, tunnelTcpMss } from '../link/data-path';
 import { ipv4Destination, ipv4Source, isIPv4Packet } from '../link/ipv4';
 import type { PacketDevice } from '../link/packet-device';
 import { intToIpv4, ipv4ToInt, type ServerConfig } from '../protocol/config';
@@ -517,7 +517,8 @@ export class Gateway {
         this.m.noSession++;
         continue;
       }
-      if (outboundProblem(scratch, start, len, kind, s.link.encryptOutgoing && this.cipher !== null) !== null) {
+      // IPv4 was checked above (the destination is read from it): only the size is left to check.
+      if (kind !== PACKET_KIND_SUPER && len > maxOrdinaryPacketBytes(s.link.encryptOutgoing && this.cipher !== null)) {
         this.m.tooLargeToEncrypt++;
         continue;
       }
