@@ -19,6 +19,7 @@ import {
 } from '../contract/tunnel-state';
 import type { PacketDevice } from '../link/packet-device';
 import type { NetworkEvent } from '../netconfig/address-watch';
+import { frameAead } from '../protocol/aead-engine';
 import { FrameCipher } from '../protocol/crypto';
 import { TUN_HEADROOM_BYTES } from '../link/data-path';
 import { MessageType, encodeFrame } from '../protocol/frame';
@@ -73,6 +74,8 @@ export class TunnelEngine extends EventEmitter<TunnelEngineEvents> {
     super();
     this.timing = { ...DEFAULT_TIMING, ...timing };
     this.cipher = profile.key ? new FrameCipher(profile.key) : null;
+    const fallback = frameAead().fallbackReason;
+    if (this.cipher && fallback) env.log.warn(`sealing with libsodium, which is slower: OpenSSL's libcrypto is not used (${fallback})`);
     this.packets = new PacketPath(profile.mtu, this.timing.reconnectQueuePackets, () => this.cipher !== null);
   }
 

@@ -15,21 +15,14 @@ import { onSocketChunks } from './socket-read';
 import { sendRegions } from './socket-send';
 
 /**
- * Room for decrypted inner frames of one socket chunk before they are handed on. One arena serves
- * every link: each link hands its frames on (onChunkEnd) before its onData returns, and JS runs
- * one onData at a time. (Per link it cost 256 KiB each: 250 MiB with 1,000 sessions.)
- */
-const DECRYPT_ARENA_BYTES = 256 * 1024;
-const sharedArena = Buffer.allocUnsafe(DECRYPT_ARENA_BYTES);
-/**
  * Bytes one link may read per event-loop turn before it pauses until the next turn. Without it a
  * busy uploader's socket is drained ~2 MB per turn while the TUN reader gets one batch: traffic
  * toward clients starved (3.9 % delivered with 16 uploaders, bench/scale-bench.ts).
  */
 const READ_BUDGET_BYTES = 256 * 1024;
 /**
- * Sealed frames of one batch, before they go to the socket. Shared by all links like the decrypt
- * arena: sendPackets fills and sends it (copying what the kernel does not take) before returning.
+ * Sealed frames of one batch, before they go to the socket. One for all links: sendPackets fills
+ * and sends it (copying what the kernel does not take) before returning, and JS runs one at a time.
  */
 let sealArena = Buffer.allocUnsafeSlow(512 * 1024);
 /** Frame regions of one batch (start, length), reused across calls and links. */
@@ -105,8 +98,6 @@ export class FrameLink {
     bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, packetsDroppedQueueFull: 0, decryptFailures: 0,
   };
   private readonly reader = new FrameReader();
-  private readonly arena = sharedArena;
-  private arenaUsed = 0;
   private turnBytes = 0;
   private turnEndScheduled = false;
   private pausedForFairness = false;
@@ -293,7 +284,6 @@ export class FrameLink {
       this.pausedForFairness = true;
       this.socket.pause(); // the rest waits in the kernel (TCP pushes back on the peer)
     }
-    this.arenaUsed = 0;
     try {
       this.reader.pushEach(chunk, this.onWireFrame);
     } catch (err) {
@@ -323,14 +313,11 @@ export class FrameLink {
       this.handlers.onFrame(type, payload, false);
       return;
     }
-    // An inner frame is the payload less nonce and tag: it always fits in payload.length bytes.
-    if (this.arenaUsed + payload.length > this.arena.length) {
-      this.handlers.onChunkEnd?.(); // hand on what the arena holds before reusing it
-      this.arenaUsed = 0;
-    }
+    // Opened where it lies (in the chunk, or the reader's buffer for a frame cut across reads): like
+    // a plain frame's payload it stays valid until onChunkEnd, which hands everything on.
     let inner: Buffer;
     try {
-      inner = cipher.open(payload, this.arena.subarray(this.arenaUsed));
+      inner = cipher.openInPlace(payload);
     } catch (err) {
       if (err instanceof AuthenticationError || err instanceof MalformedFrameError) {
         this.stats.decryptFailures++;
@@ -339,7 +326,6 @@ export class FrameLink {
       }
       throw err;
     }
-    this.arenaUsed += inner.length;
     this.handlers.onFrame(inner[FRAME_TYPE_OFFSET], inner.subarray(FRAME_HEADER_BYTES), true);
   };
 }

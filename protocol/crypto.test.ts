@@ -85,6 +85,17 @@ test('protocol.md vectors: extended IP request and ICMP data frame, plain and se
   assert.deepEqual(cipher.open(ENCRYPTED_ICMP_DATA_UP.subarray(5)), ICMP_DATA_UP);
 });
 
+test('openInPlace: the inner frame is the ciphertext\'s own bytes, checked like open()', () => {
+  const cipher = new FrameCipher(parseUuid(UUID), fixedNonce(NONCE_0_23));
+  const payload = Buffer.from(ENCRYPTED_ICMP_DATA_UP.subarray(5));
+  const inner = cipher.openInPlace(payload);
+  assert.deepEqual(inner, ICMP_DATA_UP);
+  assert.equal(inner.buffer, payload.buffer);
+  assert.equal(inner.byteOffset, payload.byteOffset + 24);
+  assert.throws(() => new FrameCipher(parseUuid(OTHER)).openInPlace(Buffer.from(ENCRYPTED_ICMP_DATA_UP.subarray(5))), AuthenticationError);
+  assert.throws(() => cipher.openInPlace(Buffer.alloc(44)), AuthenticationError);
+});
+
 /** The Internet checksum of bytes that already hold one: 0 when it is right. */
 function ipv4Checksum(bytes: Buffer): number {
   let sum = 0;

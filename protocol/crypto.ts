@@ -1,15 +1,13 @@
 // Type-200 frames: XChaCha20-Poly1305 (IETF) of a whole inner frame. protocol.md "Encrypted frame".
 import sodium from 'sodium-native';
+import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, AEAD_UUID_BYTES, type AeadEngine, frameAead } from './aead-engine';
 import { isCanonicalUuid } from './names';
 import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, MalformedFrameError, MessageType, writeFrameHeader } from './frame';
 import { MAX_SUPER_PACKET_BYTES, SUPER_HEADER_BYTES } from './super-packet';
 
-export const NONCE_BYTES = 24;
-export const TAG_BYTES = 16;
-export const KEY_BYTES = 32;
-export const UUID_BYTES = 16;
-/** Bytes of the nonce that complete the per-frame key after the 16 UUID bytes. */
-const NONCE_KEY_BYTES = 16;
+export const NONCE_BYTES = AEAD_NONCE_BYTES;
+export const TAG_BYTES = AEAD_TAG_BYTES;
+export const UUID_BYTES = AEAD_UUID_BYTES;
 /** ASCII "19260817" and a NUL. */
 export const ADDITIONAL_DATA = Buffer.from('19260817\0', 'latin1');
 /** Encryption overhead added to an inner frame: outer header, nonce, tag. */
@@ -79,11 +77,17 @@ const randomNonce: NonceSource = (nonce) => {
  * instance serves one connection at a time (JS is single-threaded: no sharing issue).
  */
 export class FrameCipher {
-  private readonly key = Buffer.alloc(KEY_BYTES);
+  private readonly uuid = Buffer.alloc(UUID_BYTES);
 
-  constructor(uuid: Uint8Array, private readonly nextNonce: NonceSource = randomNonce) {
+  /** `engine`: the AEAD implementation (aead-engine.ts); by default the one chosen for the process. */
+  constructor(uuid: Uint8Array, private readonly nextNonce: NonceSource = randomNonce, private readonly engine: AeadEngine = frameAead().engine) {
     if (uuid.length !== UUID_BYTES) throw new RangeError(`UUID must be ${UUID_BYTES} bytes, got ${uuid.length}`);
-    this.key.set(uuid, 0);
+    this.uuid.set(uuid, 0);
+  }
+
+  /** What seals and opens: "OpenSSL 3.0.19 …" or "libsodium (sodium-native)" (aead-engine.ts). */
+  get library(): string {
+    return this.engine.library;
   }
 
   /** Size of the type-200 frame that wraps an inner frame of `innerBytes`. */
@@ -111,16 +115,16 @@ export class FrameCipher {
     writeFrameHeader(dst, offset, MessageType.Encrypted, total - FRAME_HEADER_BYTES, total);
     const nonce = dst.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + NONCE_BYTES);
     this.nextNonce(nonce);
-    nonce.copy(this.key, UUID_BYTES, 0, NONCE_KEY_BYTES);
     const ciphertext = dst.subarray(offset + FRAME_HEADER_BYTES + NONCE_BYTES, offset + total);
-    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(ciphertext, inner, ADDITIONAL_DATA, null, nonce, this.key);
+    this.engine.seal(this.uuid, nonce, ADDITIONAL_DATA, inner, ciphertext);
     return total;
   }
 
   /**
    * Decrypts a type-200 payload (nonce || ciphertext || tag) and returns the inner frame, checked:
    * its length field must equal the decrypted byte count. Writes into `out` when given (it must
-   * hold payload.length - 40 bytes), else into a new buffer.
+   * hold payload.length - 40 bytes), else into a new buffer. `out` may be the ciphertext's own bytes,
+   * payload.subarray(24) (see openInPlace).
    */
   open(payload: Buffer, out?: Buffer): Buffer {
     if (payload.length < MIN_ENCRYPTED_PAYLOAD_BYTES) {
@@ -133,10 +137,7 @@ export class FrameCipher {
     const innerBytes = ciphertext.length - TAG_BYTES;
     const inner = out ? out.subarray(0, innerBytes) : Buffer.allocUnsafe(innerBytes);
     if (inner.length !== innerBytes) throw new RangeError(`output buffer too small: need ${innerBytes} bytes`);
-    nonce.copy(this.key, UUID_BYTES, 0, NONCE_KEY_BYTES);
-    try {
-      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(inner, null, ciphertext, ADDITIONAL_DATA, nonce, this.key);
-    } catch {
+    if (!this.engine.open(this.uuid, nonce, ADDITIONAL_DATA, ciphertext, inner)) {
       throw new AuthenticationError('encrypted frame failed authentication (wrong key or corrupted data)');
     }
     const length = inner.readUInt32LE(0);
@@ -144,5 +145,14 @@ export class FrameCipher {
       throw new MalformedFrameError(length, `decrypted inner frame says ${length} bytes but holds ${innerBytes}`);
     }
     return inner;
+  }
+
+  /**
+   * Decrypts over the ciphertext itself: the inner frame is returned as payload.subarray(24, -16),
+   * so no other buffer is written (one stream of 64 KiB fewer per super-packet frame). On failure the
+   * ciphertext's bytes are zeroed (OpenSSL) or left as they were (libsodium): never plaintext.
+   */
+  openInPlace(payload: Buffer): Buffer {
+    return this.open(payload, payload.subarray(NONCE_BYTES));
   }
 }

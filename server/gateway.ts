@@ -17,6 +17,7 @@ import { LinkBatch, PACKET_KIND_SUPER, TUN_HEADROOM_BYTES, TUN_READ_PACKET_BYTES
 import { ipv4Destination, ipv4Source, isIPv4Packet } from '../link/ipv4';
 import type { PacketDevice } from '../link/packet-device';
 import { intToIpv4, ipv4ToInt, type ServerConfig } from '../protocol/config';
+import { frameAead } from '../protocol/aead-engine';
 import { ENCRYPTION_OVERHEAD_BYTES, FrameCipher } from '../protocol/crypto';
 import { FRAME_HEADER_BYTES, MessageType, encodeFrame } from '../protocol/frame';
 import { HEARTBEAT_FRAME, UNSUPPORTED_FRAME, encodeIpResponse } from '../protocol/messages';
@@ -198,7 +199,9 @@ export class Gateway {
     });
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     const address = this.server.address() as net.AddressInfo;
-    this.log.info(`listening on [${address.address}]:${address.port}, TUN ${this.opts.tun.name}, pool of ${this.poolSize}${this.leases.reservedCount ? ` (${this.leases.reservedCount} reserved)` : ''}, encryption ${this.cipher ? (this.opts.config.requireEncryption ? 'required' : 'optional') : 'off'}`);
+    this.log.info(`listening on [${address.address}]:${address.port}, TUN ${this.opts.tun.name}, pool of ${this.poolSize}${this.leases.reservedCount ? ` (${this.leases.reservedCount} reserved)` : ''}, encryption ${this.cipher ? `${this.opts.config.requireEncryption ? 'required' : 'optional'} (${this.cipher.library})` : 'off'}`);
+    const fallback = frameAead().fallbackReason;
+    if (this.cipher && fallback) this.log.warn(`sealing with libsodium, which is slower: OpenSSL's libcrypto is not used (${fallback})`);
     return address;
   }
 

@@ -127,8 +127,9 @@ test('electron-builder.yml: every file it names exists; the helper lands where t
     executableName: string; asar: boolean; extraResources: Array<{ from: string; to: string }>;
     deb: { afterInstall: string; afterRemove: string; depends: string[] }; linux: { target: string[] };
   };
-  // What the tunnel runs: ip for every system change, nft for the kill switch (on by default), pkexec.
-  for (const pkg of ['iproute2', 'nftables', 'pkexec | policykit-1']) assert.ok(config.deb.depends.includes(pkg), `the .deb does not depend on ${pkg}`);
+  // What the tunnel runs: ip for every system change, nft for the kill switch (on by default), pkexec,
+  // libcrypto for native/aead.c.
+  for (const pkg of ['iproute2', 'nftables', 'pkexec | policykit-1', 'libssl3 | libssl3t64']) assert.ok(config.deb.depends.includes(pkg), `the .deb does not depend on ${pkg}`);
   assert.equal(config.executableName, '4over6');
   assert.equal(config.asar, false);
   for (const r of config.extraResources) assert.ok(existsSync(join(ROOT, r.from)), `${r.from} missing`);
@@ -159,4 +160,12 @@ test('icons: the app icon set for the desktop entry and a tray icon for every st
     }
   }
   assert.ok(config.files.includes('assets/tray/*.png'), 'tray icons are packaged');
+});
+
+test('electron-builder.yml: both native addons are packaged (the helper needs tun.node; sealing uses aead.node)', () => {
+  const config = parseYaml(read('electron-builder.yml')) as { files: string[] };
+  for (const addon of ['tun', 'aead']) {
+    assert.ok(config.files.includes(`native/build/Release/${addon}.node`), `${addon}.node is not packaged`);
+    assert.ok(existsSync(join(ROOT, 'native', 'build', 'Release', `${addon}.node`)), `${addon}.node is not built`);
+  }
 });
