@@ -2,6 +2,7 @@
 // plain and encrypted, and the same for each crypto library we considered (docs/dependencies.md).
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import sodium from 'sodium-native';
+import { type AeadEngine, opensslEngine, sodiumEngine } from '../protocol/aead-engine';
 import { ADDITIONAL_DATA, FrameCipher, NONCE_BYTES, TAG_BYTES, parseUuid } from '../protocol/crypto';
 import { FrameReader, MessageType, encodeFrame } from '../protocol/frame';
 
@@ -35,8 +36,9 @@ function plain(): number {
   });
 }
 
-function sodiumNative(): number {
-  const cipher = new FrameCipher(UUID);
+/** Seal + open of a 1500-byte packet's frame with one AEAD engine (protocol/aead-engine.ts). */
+function encrypted(engine: AeadEngine): number {
+  const cipher = new FrameCipher(UUID, undefined, engine);
   const reader = new FrameReader();
   const out = Buffer.allocUnsafe(2048);
   return rate(() => {
@@ -132,8 +134,8 @@ export interface SealCostRow { innerBytes: number; framesPerSecond: number; gbps
  * bytes (subkey derivation, Poly1305 set-up, two N-API calls), which super-packets spread over 64 KiB
  * and a batched native seal would only trim by its N-API share (napiCallMicros: the cheapest call).
  */
-export function sealCost(): { rows: SealCostRow[]; napiCallMicros: number } {
-  const cipher = new FrameCipher(UUID);
+export function sealCost(engine: AeadEngine): { rows: SealCostRow[]; napiCallMicros: number } {
+  const cipher = new FrameCipher(UUID, undefined, engine);
   const rows = [64, 1505, 16_389, 65_544].map((innerBytes) => {
     const inner = Buffer.alloc(innerBytes, 0x45);
     inner.writeUInt32LE(innerBytes, 0);
@@ -153,9 +155,12 @@ export function sealCost(): { rows: SealCostRow[]; napiCallMicros: number } {
 export async function protocolBench(): Promise<BenchRow[]> {
   checkNodeCryptoAgrees();
   void sodium;
+  const found = opensslEngine();
+  const openssl = 'unavailable' in found ? null : found;
   return [
     { name: 'plain encode+decode', framesPerSecond: plain(), note: 'encodeFrame + FrameReader' },
-    { name: 'encrypted, sodium-native (chosen)', framesPerSecond: sodiumNative(), note: 'native libsodium, N-API prebuilds' },
+    ...(openssl ? [{ name: 'encrypted, OpenSSL libcrypto (chosen)', framesPerSecond: encrypted(openssl), note: 'native/aead.c, system libcrypto.so.3' }] : []),
+    { name: `encrypted, sodium-native${openssl ? ' (fallback)' : ' (chosen)'}`, framesPerSecond: encrypted(sodiumEngine()), note: 'native libsodium, N-API prebuilds' },
     { name: 'encrypted, libsodium-wrappers', framesPerSecond: await libsodiumWrappers(), note: 'libsodium compiled to WASM/JS' },
     { name: 'encrypted, node:crypto + JS HChaCha20', framesPerSecond: nodeCrypto(), note: 'OpenSSL ChaCha20-Poly1305, no dependency' },
   ];

@@ -117,7 +117,9 @@ async function measure(net: TwoHostNet, name: string, target: string, seconds: n
  * travels in its own frame, as between our peers before super-packets and toward legacy peers.
  * `dist`: another build's dist/ (BENCH_BASELINE_DIST), to measure an earlier version in the same run.
  */
-async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, superPackets: boolean, seconds: number, dist = DIST): Promise<PathResult> {
+async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, superPackets: boolean, seconds: number, dist = DIST, aead?: 'sodium'): Promise<PathResult> {
+  // FOUROVER6_AEAD=sodium: both ends seal with sodium-native instead of OpenSSL (protocol/aead-engine.ts).
+  const env = { ...process.env, ...(aead ? { FOUROVER6_AEAD: aead } : {}) };
   const config = join(dir, 'server.yaml');
   writeFileSync(config, [
     'listen_address: "::"', 'port: 5555', 'gateway: "198.18.0.1"', 'address_range: "198.18.0.2-198.18.0.250"',
@@ -125,18 +127,18 @@ async function throughTunnel(net: TwoHostNet, dir: string, encrypted: boolean, s
     `state_dir: "${join(dir, 'gateway-state')}"`,
     ...(encrypted ? [`pk: "${UUID}"`] : []),
   ].join('\n') + '\n');
-  const server = new Proc(net.spawn(net.server, process.execPath, [join(dist, 'server', 'main.js'), '-c', config]), 'our server');
+  const server = new Proc(net.spawn(net.server, process.execPath, [join(dist, 'server', 'main.js'), '-c', config], { env }), 'our server');
   await waitFor(() => /listening on/.test(server.out) || server.child.exitCode !== null, { timeoutMs: 10_000, what: 'the server to listen' });
   const client = new Proc(net.spawn(net.client, process.execPath, [
     join(dist, 'helper', 'cli.js'), 'connect', '--server', net.serverAddress, '--port', '5555', '--tun-name', '4o6c0',
     '--no-dns', '--no-default-route', '--journal', join(dir, 'journal.jsonl'), '--stats-interval', '3600',
     ...(encrypted ? ['--uuid', UUID] : []),
     ...(superPackets || dist !== DIST ? [] : ['--no-super-packets']),
-  ]), 'our client');
+  ], { env }), 'our client');
   try {
     await waitFor(() => /connected: /.test(client.out) || client.child.exitCode !== null, { timeoutMs: 15_000, what: 'the tunnel to come up' });
     if (!/connected: /.test(client.out)) throw new Error(`tunnel did not come up:\n${server.out}\n${client.out}`);
-    const name = dist !== DIST ? `baseline build, ${encrypted ? 'encrypted' : 'plain'}` : `tunnel, ${encrypted ? 'encrypted' : 'plain'}, ${superPackets ? 'super-packets' : 'packet per frame'}`;
+    const name = dist !== DIST ? `baseline build, ${encrypted ? 'encrypted' : 'plain'}` : `tunnel, ${encrypted ? 'encrypted' : 'plain'}, ${superPackets ? 'super-packets' : 'packet per frame'}${aead ? `, ${aead}` : ''}`;
     return await measure(net, name, '198.18.0.1', seconds, {
       server: server.child.pid, client: client.child.pid,
     });
@@ -305,8 +307,9 @@ export async function tunnelBench(opts: { seconds: number }): Promise<string> {
     const plainEach = await throughTunnel(net, dir, false, false, opts.seconds);
     const plain = await throughTunnel(net, dir, false, true, opts.seconds);
     const encEach = await throughTunnel(net, dir, true, false, opts.seconds);
+    const encSodium = await throughTunnel(net, dir, true, true, opts.seconds, DIST, 'sodium');
     const enc = await throughTunnel(net, dir, true, true, opts.seconds);
-    const rows = [bare, ...(basePlain && baseEnc ? [basePlain, baseEnc] : []), plainEach, plain, encEach, enc];
+    const rows = [bare, ...(basePlain && baseEnc ? [basePlain, baseEnc] : []), plainEach, plain, encEach, encSodium, enc];
     const legacyDir = process.env.LEGACY_4OVER6_DIR;
     if (legacyDir) {
       rows.push(await throughLegacy(net, dir, legacyDir, false, opts.seconds));
