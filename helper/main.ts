@@ -11,18 +11,20 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, u
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_KILL_SWITCH, PKEXEC_REFUSED_HELPER_OPTIONS, SERVICE_GROUP, SERVICE_SOCKET_PATH, type HelperTunnelProfile } from '../contract/helper-api';
+import { PKEXEC_REFUSED_HELPER_OPTIONS, SERVICE_GROUP, SERVICE_SOCKET_PATH, type HelperTunnelProfile } from '../contract/helper-api';
 import { exitWith, packageVersion } from '../log/cli-exit';
 import { createLogger } from '../log/logger';
 import type { LogLevel } from '../protocol/config';
 import { peerCredentials } from '../native/tun';
 import { describeChange } from '../netconfig/changes';
 import { ChangeJournal } from '../netconfig/journal';
+import { isGuardTable } from '../netconfig/guard-table';
 import { NetConfigurator } from '../netconfig/net-config';
 import { parseUuid } from '../protocol/crypto';
-import { HelperService, type PeerCredentials } from './helper-service';
+import { HelperService, type KillSwitchControl, type PeerCredentials } from './helper-service';
 import { clientIdFor, defaultClientIdsPath } from './client-ids';
 import { KillSwitch } from './kill-switch';
+import { defaultKillSwitchSettingPath, loadKillSwitchSetting, saveKillSwitchSetting } from './kill-switch-setting';
 import { TunnelEngine } from './tunnel-engine';
 import { systemEnvironment } from './system-environment';
 
@@ -172,17 +174,40 @@ async function main(argv: string[]): Promise<number> {
   // Undo what a helper killed with -9 left behind, before anything else.
   mkdirSync(dirname(opts.journal), { recursive: true, mode: 0o755 });
   const journal = new ChangeJournal(opts.journal);
-  const leftovers = await journal.entries();
+  // The kill switch's mode the app set last (kill-switch.json): in lockdown, the block a previous run
+  // left stays through the replay (no window without it) and is adopted below.
+  const settingPath = defaultKillSwitchSettingPath(opts.journal);
+  const saved = loadKillSwitchSetting(settingPath, (m) => log.warn(m));
+  const keepGuard = saved.mode === 'lockdown';
+  const leftovers = (await journal.entries()).filter((change) => !(keepGuard && isGuardTable(change)));
   if (leftovers.length > 0) {
-    log.warn(`undoing ${leftovers.length} change(s) left by a helper that did not exit cleanly`);
-    const report = await NetConfigurator.replayJournal(journal, { log: (l) => log.info(l) });
+    log.warn(`undoing ${leftovers.length} change(s) left by a helper that did not exit cleanly${keepGuard ? ' (the kill switch\'s lockdown block stays)' : ''}`);
+    const replay = new NetConfigurator({ journal, log: (l) => log.info(l) });
+    const report = keepGuard ? await replay.undoTunnel() : await replay.undoAll();
     for (const f of report.failed) log.error(`could not undo ${describeChange(f.change)}: ${f.error}`);
   }
 
   // One configurator for the process: the tunnels' changes and the kill switch's table, in one journal.
   let publishSystem: () => void = () => undefined;
   const netcfg = new NetConfigurator({ journal, log: (l) => log.info(l), onChange: () => publishSystem() });
-  const killSwitch = new KillSwitch(netcfg, { mode: DEFAULT_KILL_SWITCH, allowLan: false, log });
+  // The mode the app set last, kept across restarts: lockdown blocks again before the app is back.
+  const killSwitch = new KillSwitch(netcfg, { mode: saved.mode, allowLan: saved.allowLan, log });
+  if (saved.mode === 'lockdown') {
+    await killSwitch.set(saved.mode, saved.allowLan).then(
+      () => log.info(`kill switch: lockdown kept from the last run (${settingPath}); the app's settings change it`),
+      (err: Error) => log.error(`the kill switch's lockdown could not be set again: ${err.message}`));
+  }
+  const killSwitchControl: KillSwitchControl = {
+    set: async (mode, allowLan) => {
+      await killSwitch.set(mode, allowLan);
+      try {
+        saveKillSwitchSetting(settingPath, { mode, allowLan });
+      } catch (err) {
+        log.error(`cannot save the kill switch setting ${settingPath}: ${(err as Error).message}`);
+      }
+    },
+    status: () => killSwitch.status(),
+  };
   const authorize = (peer: PeerCredentials): string | null => {
     if (peer.uid === 0) return null;
     if (allowUid !== null && peer.uid === allowUid) return null;
@@ -220,7 +245,7 @@ async function main(argv: string[]): Promise<number> {
     },
     userName: accountName,
     describeChanges: () => netcfg.changes.map(describeChange),
-    killSwitch,
+    killSwitch: killSwitchControl,
     log,
     appGoneMs: opts.appGoneSeconds * 1000,
     onAppGone: () => resolveExit(0),
@@ -273,8 +298,8 @@ async function main(argv: string[]): Promise<number> {
       // already gone
     }
     if (killSwitch.status().active) {
-      // Lockdown outlives the helper (journalled: its next start lifts it, and the app sets it again).
-      log.info(`stopped; every change undone but the kill switch's block (lockdown), which the next start lifts`);
+      // Lockdown outlives the helper: journalled, and its next start sets it again (kill-switch.json).
+      log.info(`stopped; every change undone but the kill switch's block (lockdown), which the next start keeps`);
     } else {
       log.info('stopped; every change undone');
     }

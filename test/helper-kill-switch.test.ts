@@ -3,7 +3,7 @@
 // place (the guard table, and the tunnel's changes kept while reconnecting). Real helper and gateway
 // processes in two namespaces; needs root.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -64,7 +64,7 @@ describe('kill switch through the root helper', { skip, timeout: 120_000 }, () =
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('lockdown before any tunnel, the guard while connected and reconnecting, lifted by setKillSwitch; lockdown outlives the helper until its next start', async () => {
+  test('lockdown before any tunnel, the guard while connected and reconnecting, lifted by setKillSwitch; lockdown outlives the helper and its next start keeps it until the mode changes', async () => {
     const helper = await startHelper();
     const app = await HelperClient.connect({ socketPath, token });
     const system: SystemStatus[] = [];
@@ -101,20 +101,34 @@ describe('kill switch through the root helper', { skip, timeout: 120_000 }, () =
     assert.deepEqual(idle.guard, { mode: 'on', allowLan: false, active: false, blocking: false });
     assert.equal(await tables(), '');
 
-    // Lockdown again, then the helper exits: the block stays (journalled) until its next start.
+    // Lockdown again, then the helper exits: the block stays (journalled), and its next start keeps
+    // it before any app is back (kill-switch.json beside the journal), until the app changes the mode.
     await app.setKillSwitch('lockdown', false);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'kill-switch.json'), 'utf8')), { mode: 'lockdown', allowLan: false });
     await app.shutdown().catch(() => null);
     app.close();
     await helper.exited;
-    assert.match(helper.out, /every change undone but the kill switch's block \(lockdown\)/);
+    assert.match(helper.out, /every change undone but the kill switch's block \(lockdown\), which the next start keeps/);
     assert.match(await tables(), /inet fourover6-guard/);
     const next = await startHelper();
-    assert.match(next.out, /undoing 1 change\(s\) left by a helper/);
-    assert.equal(await tables(), '');
+    assert.doesNotMatch(next.out, /undoing|undone/, 'the block is kept through the start, not lifted and set again');
+    assert.match(next.out, /kill switch: lockdown kept from the last run/);
+    assert.match(await tables(), /inet fourover6-guard/, 'lockdown holds across the restart');
     const app2 = await HelperClient.connect({ socketPath, token });
-    assert.deepEqual((await app2.status()).guard, { mode: 'on', allowLan: false, active: false, blocking: false }, 'the app sets its mode again at start');
+    assert.deepEqual((await app2.status()).guard, { mode: 'lockdown', allowLan: false, active: true, blocking: true });
+    const lifted = await app2.setKillSwitch('on', false);
+    assert.deepEqual(lifted.guard, { mode: 'on', allowLan: false, active: false, blocking: false });
+    assert.equal(await tables(), '');
+    assert.equal(existsSync(join(dir, 'kill-switch.json')), false, 'the default mode keeps no file');
     await app2.shutdown().catch(() => null);
     app2.close();
     await next.exited;
+    const third = await startHelper();
+    assert.equal(await tables(), '', 'with "on" saved, a start blocks nothing');
+    const app3 = await HelperClient.connect({ socketPath, token });
+    assert.deepEqual((await app3.status()).guard, { mode: 'on', allowLan: false, active: false, blocking: false });
+    await app3.shutdown().catch(() => null);
+    app3.close();
+    await third.exited;
   });
 });

@@ -117,6 +117,19 @@ test('command wrappers: 4over6 and 4over6-server run the packaged entries with t
     execFileSync('sh', ['-c', removeLinks]);
     assert.equal(existsSync(join(bin, '4over6')), false, 'our /usr/bin/4over6 link was not removed');
     assert.equal(existsSync(join(bin, '4over6-server')), true, 'a 4over6-server that is not ours was removed');
+
+    // Removal lifts a lockdown block and forgets the kept mode; an upgrade keeps both.
+    const liftAt = remove.indexOf('case "$1" in');
+    assert.ok(liftAt > 0, 'deb-after-remove.sh has no case on its argument');
+    const lift = remove.slice(liftAt, remove.indexOf('esac', liftAt) + 4).replaceAll('/var/lib/4over6/', `${root}/`);
+    const stub = `command() { return 0; }; nft() { echo "nft $*" >> "${root}/nft.log"; }; `;
+    for (const [arg, lifted] of [['remove', true], ['purge', true], ['upgrade', false]] as const) {
+      writeFileSync(join(root, 'kill-switch.json'), '{"mode":"lockdown","allowLan":false}\n');
+      rmSync(join(root, 'nft.log'), { force: true });
+      execFileSync('sh', ['-c', `${stub}set -- ${arg}\n${lift}`]);
+      assert.equal(existsSync(join(root, 'kill-switch.json')), !lifted, `${arg}: kill-switch.json`);
+      assert.equal(existsSync(join(root, 'nft.log')) ? readFileSync(join(root, 'nft.log'), 'utf8') : '', lifted ? 'nft delete table inet fourover6-guard\n' : '', `${arg}: nft`);
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
