@@ -361,6 +361,10 @@ test('every optional client key: its default and its value when given', () => {
   // Brackets around an IPv6 literal are taken off; inside it they are refused.
   assert.equal(parseClientConfig('server: "[fd00::1]"\nport: 1\n').config.server, 'fd00::1');
   assert.equal(problems(() => parseClientConfig('server: "fd00::[1]"\nport: 1\n')).server, 'must be an IPv6 address or a host name, got "fd00::[1]"');
+  // One bracket alone is a typo, not an IPv6 literal: refused, not quietly taken off.
+  for (const host of ['[fd00::1', 'fd00::1]', '[vpn.example.org', '[]', '[[fd00::1]]']) {
+    assert.equal(problems(() => parseClientConfig(`server: "${host}"\nport: 1\n`)).server, `must be an IPv6 address or a host name, got "${host}"`, host);
+  }
   assert.equal(problems(() => parseClientConfig('server: "fd00::1"\nport: 1\npk: "{nope}"\n')).pk, 'must be a UUID like bbde0d1c-083b-4f20-9cce-799367ba1a5a, got "{nope}", which is not a UUID');
   assert.equal(parseClientConfig('server: "fd00::1"\nport: 1\npk: " BBDE0D1C083B4F209CCE799367BA1A5A "\n').config.key?.toString('hex'), 'bbde0d1c083b4f209cce799367ba1a5a');
 });

@@ -94,8 +94,9 @@ const tunNamePattern = z.string({ error: mustBe(TUN_PATTERN_WHAT) })
   .regex(/^(?=.{1,15}$)[A-Za-z0-9_.:-]*(?:%d)?[A-Za-z0-9_.:-]*$/);
 
 const HOST_WHAT = 'an IPv6 address or a host name';
-const hostName = textField(HOST_WHAT).refine((h) => isServerHost(h.replace(/^\[|\]$/g, '')))
-  .transform((h) => h.replace(/^\[|\]$/g, ''));
+/** An IPv6 literal may come in brackets ("[fd00::1]"): both of them, or neither. */
+const unbracketed = (h: string): string => /^\[(.*)\]$/.exec(h)?.[1] ?? h;
+const hostName = textField(HOST_WHAT).refine((h) => isServerHost(unbracketed(h))).transform(unbracketed);
 
 /** Where the gateway keeps its journal of system changes and its lease file. */
 export const DEFAULT_SERVER_STATE_DIR = '/var/lib/4over6/gateway';
