@@ -73,8 +73,8 @@ const randomNonce: NonceSource = (nonce) => {
 };
 
 /**
- * Seals and opens type-200 frames for one shared UUID. Holds a 32-byte key scratch buffer, so one
- * instance serves one connection at a time (JS is single-threaded: no sharing issue).
+ * Seals and opens type-200 frames for one shared UUID (the gateway shares one instance among all its
+ * connections). The cipher work is the engine's (aead-engine.ts): OpenSSL or libsodium, same bytes.
  */
 export class FrameCipher {
   private readonly uuid = Buffer.alloc(UUID_BYTES);
