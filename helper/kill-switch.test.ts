@@ -104,6 +104,25 @@ test('allow LAN: the networks are read without the tunnel device, and re-read at
   assert.deepEqual(table.calls, ['set 4o6c0 lan 198.18.77.0/24', 'remove']);
 });
 
+test('a report taken when the table says it changed is followed by one taken after the status changed', async () => {
+  // The helper's `system` event on the table's change notice said "active" after the lift (the app
+  // kept showing the block): onStatusChange comes once status() is up to date.
+  const seen: string[] = [];
+  let ks: KillSwitch;
+  const table = {
+    async setGuard() { seen.push(`table set, status active=${ks.status().active}`); },
+    async removeGuard() { seen.push(`table removed, status active=${ks.status().active}`); },
+  };
+  ks = new KillSwitch(table, { mode: 'on', allowLan: false, log: quiet, onStatusChange: () => seen.push(`changed, status active=${ks.status().active}`) });
+  await ks.follow(states.connected!, 5555);
+  await ks.follow(states.connected!, 5555); // the same spec: nothing changes, nothing reported
+  await ks.follow(IDLE, 5555);
+  assert.deepEqual(seen, [
+    'table set, status active=false', 'changed, status active=true',
+    'table removed, status active=true', 'changed, status active=false',
+  ]);
+});
+
 test('a table that cannot be set: the caller hears of it, and the next change tries again', async () => {
   const table = new FakeTable();
   const ks = new KillSwitch(table, { mode: 'on', allowLan: false, log: quiet });

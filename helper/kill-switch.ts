@@ -72,6 +72,12 @@ export interface KillSwitchOptions {
   mode: KillSwitchMode;
   allowLan: boolean;
   log: Logger;
+  /**
+   * Called after each change of what status() says (the table set, changed or lifted). The table's
+   * own change notice comes while the table is changed, before status() is updated: a report taken
+   * then (the helper's `system` event) still says the old state, and this one follows it.
+   */
+  onStatusChange?: () => void;
   /** The IPv4 networks of this computer's interfaces but the excluded ones; default: `ip -j -4 addr show`. */
   readLanNetworks?: (excludeDevs: string[]) => Promise<string[]>;
 }
@@ -127,6 +133,7 @@ export class KillSwitch implements TrafficGuard {
         if (this.applied === null) this.opts.log.info(`kill switch (${this.mode}): IPv4 ${spec.tunnelDev ? `only through ${spec.tunnelDev}` : 'blocked'}`);
       }
       this.applied = key;
+      this.opts.onStatusChange?.();
     };
     const result = this.queue.then(run);
     this.queue = result.catch(() => {});

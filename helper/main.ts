@@ -191,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
   let publishSystem: () => void = () => undefined;
   const netcfg = new NetConfigurator({ journal, log: (l) => log.info(l), onChange: () => publishSystem() });
   // The mode the app set last, kept across restarts: lockdown blocks again before the app is back.
-  const killSwitch = new KillSwitch(netcfg, { mode: saved.mode, allowLan: saved.allowLan, log });
+  const killSwitch = new KillSwitch(netcfg, { mode: saved.mode, allowLan: saved.allowLan, log, onStatusChange: () => publishSystem() });
   if (saved.mode === 'lockdown') {
     await killSwitch.set(saved.mode, saved.allowLan).then(
       () => log.info(`kill switch: lockdown kept from the last run (${settingPath}); the app's settings change it`),

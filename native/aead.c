@@ -248,9 +248,9 @@ static napi_value js_library(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
-      {"seal", NULL, js_seal, NULL, NULL, NULL, napi_default, NULL},
-      {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
-      {"library", NULL, js_library, NULL, NULL, NULL, napi_default, NULL},
+      {"seal", NULL, js_seal, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"library", NULL, js_library, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;
