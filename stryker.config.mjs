@@ -18,6 +18,7 @@ const mutate = [
   'server/admission.ts', // the gateway's pure parts
   'server/lease-table.ts',
   'helper/liveness.ts', // the engine's pure parts
+  'helper/kill-switch-setting.ts', // the kill switch's mode kept across restarts (a file, a schema)
   'electron/profile-transfer.ts',
   'renderer/state-view.ts',
   '!**/*.test.ts',
@@ -31,6 +32,7 @@ const testFiles = [
   'dist/contract/*.test.js',
   'dist/server/*.test.js',
   'dist/helper/liveness.test.js',
+  'dist/helper/kill-switch-setting.test.js',
   'dist/electron/profile-*.test.js',
   'dist/renderer-tests/renderer/state-view.test.js',
   'dist/renderer-tests/renderer/profile-form.test.js', // the form validates with contract/profile-schema.ts

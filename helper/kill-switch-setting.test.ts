@@ -34,6 +34,7 @@ test('lockdown saved is lockdown loaded, in a root-only file; the default remove
   assert.deepEqual(loadKillSwitchSetting(path, () => assert.fail('no warning expected')), { mode: 'off', allowLan: false });
   saveKillSwitchSetting(path, { mode: 'on', allowLan: false });
   assert.equal(existsSync(path), false);
+  saveKillSwitchSetting(path, { mode: 'on', allowLan: false }); // nothing to remove: no error either
   saveKillSwitchSetting(path, { mode: 'on', allowLan: true });
   assert.deepEqual(loadKillSwitchSetting(path, () => assert.fail('no warning expected')), { mode: 'on', allowLan: true });
 }));
@@ -46,6 +47,7 @@ test('a file that is not ours is named, ignored, and the default used', () => wi
     ['{"mode": "lockdown", "allowLan": "yes"}', /not valid \(allowLan: /],
     ['{"mode": "lockdown", "allowLan": false, "extra": 1}', /not valid \(value: .*extra/],
     ['[]', /not valid/],
+    ['{"mode": 1, "allowLan": 2}', /not valid \(mode: .*; allowLan: .*\)/],
   ];
   for (const [text, expected] of cases) {
     writeFileSync(path, text);

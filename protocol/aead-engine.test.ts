@@ -98,6 +98,22 @@ test('both engines open in place (the ciphertext\'s own bytes as output), as the
   }
 });
 
+test('OpenSSL missing or failing its check: libsodium does the work and the reason is kept, unless OpenSSL was demanded', () => {
+  const missingAddon = () => ({ unavailable: 'the aead addon is not built' });
+  const without = chooseAead(undefined, missingAddon);
+  assert.equal(without.engine.name, 'sodium');
+  assert.equal(without.fallbackReason, 'the aead addon is not built');
+  assert.equal(chooseAead('sodium', missingAddon).fallbackReason, null, 'libsodium asked for: nothing to report');
+  assert.throws(() => chooseAead('openssl', missingAddon), /^Error: FOUROVER6_AEAD=openssl, but OpenSSL cannot be used: the aead addon is not built$/);
+  const broken: AeadEngine = { ...sodium, name: 'openssl', seal: (u, n, a, m, out) => { sodium.seal(u, n, a, m, out); out[0] ^= 1; } };
+  const fallback = chooseAead(undefined, () => broken);
+  assert.equal(fallback.engine.name, 'sodium');
+  assert.equal(fallback.fallbackReason, 'its check against libsodium failed: sealing 0 bytes differs from libsodium');
+  assert.throws(() => chooseAead('openssl', () => broken), /^Error: FOUROVER6_AEAD=openssl, but its check failed: sealing 0 bytes differs from libsodium$/);
+  assert.equal(chooseAead('', () => broken).engine.name, 'sodium', 'an empty value is no choice');
+  assert.match(sodium.library, /^libsodium/);
+});
+
 test('a bad FOUROVER6_AEAD value is refused by name', () => {
   assert.throws(() => chooseAead('aes'), /FOUROVER6_AEAD must be "openssl" or "sodium", not "aes"/);
 });

@@ -105,13 +105,17 @@ export interface AeadChoice {
   fallbackReason: string | null;
 }
 
-export function chooseAead(want: string | undefined = process.env.FOUROVER6_AEAD): AeadChoice {
+/** `candidate`: where the OpenSSL engine comes from (tests give a broken or missing one). */
+export function chooseAead(
+  want: string | undefined = process.env.FOUROVER6_AEAD,
+  candidate: () => AeadEngine | { unavailable: string } = opensslEngine,
+): AeadChoice {
   if (want !== undefined && want !== '' && want !== 'sodium' && want !== 'openssl') {
     throw new Error(`FOUROVER6_AEAD must be "openssl" or "sodium", not "${want}"`);
   }
   const reference = sodiumEngine();
   if (want === 'sodium') return { engine: reference, fallbackReason: null };
-  const openssl = opensslEngine();
+  const openssl = candidate();
   if ('unavailable' in openssl) {
     if (want === 'openssl') throw new Error(`FOUROVER6_AEAD=openssl, but OpenSSL cannot be used: ${openssl.unavailable}`);
     return { engine: reference, fallbackReason: openssl.unavailable };
