@@ -5,9 +5,10 @@
 //
 // File: one JSON object, `{"[fd00::2]:5555": "<32 lowercase hex>", ...}`, replaced atomically.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isClientId } from '../protocol/ip-request';
+import { writePrivateFileSync } from './private-file';
 
 /** Where the ids are kept unless told: beside the process's change journal (by default /var/lib/4over6). */
 export function defaultClientIdsPath(journalPath: string): string {
@@ -30,10 +31,7 @@ export function clientIdFor(path: string, server: string, port: number, warn: (m
   if (known !== undefined) return known;
   const id = randomBytes(16).toString('hex');
   ids[key] = id;
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(ids, null, 2)}\n`, { mode: 0o600, flag: 'w' });
-  renameSync(temp, path);
+  writePrivateFileSync(path, `${JSON.stringify(ids, null, 2)}\n`);
   return id;
 }
 

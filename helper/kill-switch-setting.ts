@@ -3,9 +3,10 @@
 // because the helper came back first. Written whenever the app sets the mode; read at start.
 //
 // File: `{"mode": "lockdown", "allowLan": false}`, root-only, replaced atomically, beside the journal.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { writePrivateFileSync } from './private-file';
 import { DEFAULT_KILL_SWITCH, type KillSwitchMode, killSwitchModeSchema } from '../contract/helper-api';
 
 export interface KillSwitchSetting {
@@ -55,8 +56,5 @@ export function saveKillSwitchSetting(path: string, setting: KillSwitchSetting):
     rmSync(path, { force: true });
     return;
   }
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify({ mode: setting.mode, allowLan: setting.allowLan })}\n`, { mode: 0o600, flag: 'w' });
-  renameSync(temp, path);
+  writePrivateFileSync(path, `${JSON.stringify({ mode: setting.mode, allowLan: setting.allowLan })}\n`);
 }

@@ -100,14 +100,20 @@ test('a peer that does not read is closed when control frames pass bound + headr
   assert.equal(p.link.sendPlainFrame(encodeFrame(MessageType.Unsupported)), false, 'nothing more once closed');
 });
 
-/** A link over a loopback connection whose other end the test drives with raw bytes. */
-async function rawPair() {
+/** Both ends of a TCP connection over loopback, and the listener that accepted it. */
+async function loopbackSockets(): Promise<{ listener: net.Server; socket: net.Socket; peer: net.Socket }> {
   const listener = net.createServer();
   await new Promise<void>((resolve) => listener.listen(0, '::1', resolve));
   const accepted = new Promise<net.Socket>((resolve) => listener.once('connection', resolve));
   const socket = net.connect({ host: '::1', port: (listener.address() as net.AddressInfo).port });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const peer = await accepted;
+  return { listener, socket, peer };
+}
+
+/** A link over a loopback connection whose other end the test drives with raw bytes. */
+async function rawPair() {
+  const { listener, socket, peer } = await loopbackSockets();
   let onClosed: (c: { reason: string; err?: Error; kind: LinkCloseKind }) => void = () => undefined;
   const closed = new Promise<{ reason: string; err?: Error; kind: LinkCloseKind }>((resolve) => (onClosed = resolve));
   const link = new FrameLink(socket, { cipher: null, encryptOutgoing: false, highWaterBytes: 1 << 20 }, {
@@ -166,12 +172,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 async function linkedPair(t: { after(fn: () => void): void }, a: Partial<FrameLinkOptions>, b: Partial<FrameLinkOptions>) {
-  const listener = net.createServer();
-  await new Promise<void>((resolve) => listener.listen(0, '::1', resolve));
-  const accepted = new Promise<net.Socket>((resolve) => listener.once('connection', resolve));
-  const socket = net.connect({ host: '::1', port: (listener.address() as net.AddressInfo).port });
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const peer = await accepted;
+  const { listener, socket, peer } = await loopbackSockets();
   t.after(() => {
     socket.destroy();
     peer.destroy();
