@@ -203,6 +203,15 @@ function superPacketVerdicts(bare: PathResult, plainEach: PathResult, plain: Pat
   ];
 }
 
+/** How far the plain targets are from what the design allows at all: the ceiling row against the same baseline. */
+function ceilingVerdict(ceiling: PathResult, plain: PathResult, before: PathResult, against: string): string {
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  const cut = (now: number | null, was: number | null) => `−${((1 - (now ?? 0) / (was ?? 1)) * 100).toFixed(0)} %`;
+  return `Ceiling (no JavaScript) against ${against}, plain: up ${x(ceiling.upGbps, before.upGbps)}, down ${x(ceiling.downGbps, before.downGbps)}, ` +
+    `CPU per GB server ${cut(ceiling.serverCpuSPerGB, before.serverCpuSPerGB)}, client ${cut(ceiling.clientCpuSPerGB, before.clientCpuSPerGB)}; ` +
+    `ours reaches ${((plain.upGbps / ceiling.upGbps) * 100).toFixed(0)} % / ${((plain.downGbps / ceiling.downGbps) * 100).toFixed(0)} % of its throughput.`;
+}
+
 /**
  * One end ours (of `dist`), the other legacy, plain: toward a legacy peer our side must be no slower
  * than before super-packets (it cuts them into segments for the peer). MSS 1456 as for the legacy pair.
@@ -237,6 +246,40 @@ async function throughMixed(net: TwoHostNet, dir: string, legacyDir: string, our
   } finally {
     await client.stop();
     await server.stop();
+  }
+}
+
+/**
+ * The ceiling of our plain design here: bench/ceiling-pump.c, built now with the system's C compiler,
+ * carries plain super-packets between the same TUN devices over the same veth with no JavaScript
+ * and a thread per direction. What it cannot beat, no user-space data path on TUN + TCP can.
+ */
+async function throughCeilingPump(net: TwoHostNet, dir: string, seconds: number): Promise<PathResult> {
+  const binary = join(dir, 'ceiling-pump');
+  execFileSync('cc', ['-O2', '-pthread', '-o', binary, join(__dirname, '..', '..', 'bench', 'ceiling-pump.c')], { stdio: 'inherit' });
+  const ends = [
+    { ns: net.server, dev: '4o6s0', address: '198.18.0.1/24', args: ['server', '5555', '4o6s0'] },
+    { ns: net.client, dev: '4o6c0', address: '198.18.0.2/24', args: ['client', net.serverAddress, '5555', '4o6c0'] },
+  ];
+  const procs: Proc[] = [];
+  try {
+    for (const end of ends) {
+      const proc = new Proc(net.spawn(end.ns, binary, end.args), `ceiling pump ${end.dev}`);
+      procs.push(proc);
+      await waitFor(() => /tun ready/.test(proc.out) || proc.child.exitCode !== null, { timeoutMs: 10_000, what: `the ceiling pump to create ${end.dev}` });
+      if (end === ends[0]) await waitFor(() => /listening/.test(proc.out) || proc.child.exitCode !== null, { timeoutMs: 10_000, what: 'the ceiling pump to listen' });
+      await net.exec(end.ns, 'ip', ['addr', 'add', end.address, 'dev', end.dev]);
+      await net.exec(end.ns, 'ip', ['link', 'set', end.dev, 'mtu', '1500', 'up']);
+    }
+    await waitFor(async () => {
+      await net.exec(net.client, 'ping', ['-c', '1', '-W', '1', '198.18.0.1']);
+      return true;
+    }, { timeoutMs: 20_000, what: 'the ceiling pump to carry a ping' });
+    return await measure(net, 'ceiling: plain super-packets in C, no JavaScript (bench only)', '198.18.0.1', seconds, {
+      server: procs[0].child.pid, client: procs[1].child.pid,
+    });
+  } finally {
+    for (const proc of procs.reverse()) await proc.stop();
   }
 }
 
@@ -309,7 +352,9 @@ export async function tunnelBench(opts: { seconds: number }): Promise<string> {
     const encEach = await throughTunnel(net, dir, true, false, opts.seconds);
     const encSodium = await throughTunnel(net, dir, true, true, opts.seconds, DIST, 'sodium');
     const enc = await throughTunnel(net, dir, true, true, opts.seconds);
-    const rows = [bare, ...(basePlain && baseEnc ? [basePlain, baseEnc] : []), plainEach, plain, encEach, encSodium, enc];
+    const compiler = onPath('cc');
+    const ceiling = compiler ? await throughCeilingPump(net, dir, opts.seconds) : null;
+    const rows = [bare, ...(basePlain && baseEnc ? [basePlain, baseEnc] : []), plainEach, plain, encEach, encSodium, enc, ...(ceiling ? [ceiling] : [])];
     const legacyDir = process.env.LEGACY_4OVER6_DIR;
     if (legacyDir) {
       rows.push(await throughLegacy(net, dir, legacyDir, false, opts.seconds));
@@ -334,6 +379,7 @@ export async function tunnelBench(opts: { seconds: number }): Promise<string> {
         `ping ≤ veth + 0.1 ms: ${Math.max(plain.pingMedianMs, enc.pingMedianMs) - bare.pingMedianMs <= 0.1 ? 'met' : 'NOT met'}.`,
       `Stretch, plain ≥ 5 Gbit/s each way: ${plain.upGbps >= 5 && plain.downGbps >= 5 ? 'met' : 'NOT met'}.`,
       ...superPacketVerdicts(bare, basePlain ?? plainEach, plain, baseEnc ?? encEach, enc, basePlain ? 'the baseline build' : 'a packet per frame'),
+      ...(ceiling ? [ceilingVerdict(ceiling, plain, basePlain ?? plainEach, basePlain ? 'the baseline build' : 'a packet per frame')] : []),
       '',
       'Where the CPU time per GB goes, user (JS, crypto, copies in the addon) and kernel (syscalls, and the inner TCP stack that a TUN write runs in our process):',
       '',
@@ -345,6 +391,7 @@ export async function tunnelBench(opts: { seconds: number }): Promise<string> {
       'CPU s/GB is utime + stime of each end\'s process (/proc/<pid>/stat) over the two iperf3 runs only, per GB of payload received (both directions).',
       'A ping at 50 ms finds every process on the path idle: each of the four wake-ups (client and server, each way) pays a cold start.',
       ...(legacyDir ? [] : ['Set LEGACY_4OVER6_DIR to the legacy C++ build (as for `npm run interop`) to add the legacy pair, measured the same way.']),
+      ...(compiler ? [] : ['Install a C compiler (`cc`) to add the ceiling row: the plain path with no JavaScript.']),
       ...(wireguard ? [] : ['Install `wireguard-go` and `wg` (Debian: `apt-get install wireguard-go wireguard-tools`) to add a wireguard-go row.']),
     ];
     return lines.join('\n');
