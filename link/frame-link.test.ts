@@ -400,3 +400,53 @@ test('tunnel sockets run without Nagle', async (t) => {
   new FrameLink(socket, { cipher: null, encryptOutgoing: false, highWaterBytes: 1 }, { onFrame: () => undefined, onClose: () => undefined });
   assert.deepEqual(noDelay, [true]);
 });
+
+test('a last plain frame lingers for a peer that never closes: the socket is destroyed at the linger time, and the timer goes when the peer closes first', async (t) => {
+  // A peer that keeps its half open after our FIN: only the linger timer can end the connection.
+  const listener = net.createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => listener.listen(0, '::1', resolve));
+  const accepted: net.Socket[] = [];
+  listener.on('connection', (s) => accepted.push(s));
+  t.after(() => {
+    for (const s of accepted) s.destroy();
+    listener.close();
+  });
+  const connect = async () => {
+    const socket = net.connect({ host: '::1', port: (listener.address() as net.AddressInfo).port });
+    t.after(() => socket.destroy());
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    await until(() => accepted.length > 0 && accepted.every((s) => s.remotePort !== undefined), 'the peer to be accepted');
+    const peer = accepted[accepted.length - 1];
+    const got: Buffer[] = [];
+    let ended = false;
+    peer.on('data', (d: Buffer) => got.push(d)).on('end', () => (ended = true));
+    const closes: string[] = [];
+    const link = new FrameLink(socket, { cipher: null, encryptOutgoing: false, highWaterBytes: 1 << 20 }, {
+      onFrame: () => undefined,
+      onClose: (reason, _err, kind) => closes.push(`${kind}: ${reason}`),
+    });
+    return { socket, peer, link, closes, got: () => Buffer.concat(got), ended: () => ended };
+  };
+
+  const silent = await connect();
+  const started = Date.now();
+  silent.link.closeAfterPlainFrame(encodeFrame(MessageType.Unsupported), 'refused', 300);
+  assert.deepEqual(silent.closes, ['local: refused']);
+  assert.equal(silent.socket.destroyed, false, 'lingering, not reset');
+  await until(() => silent.ended(), 'the peer to read the frame and our FIN');
+  assert.deepEqual(silent.got(), encodeFrame(MessageType.Unsupported));
+  assert.equal(silent.socket.destroyed, false, 'still lingering while the peer keeps its half open');
+  await until(() => silent.socket.destroyed, 'the linger timer to destroy the socket');
+  assert.ok(Date.now() - started >= 250, `destroyed after the linger time, not at once (${Date.now() - started} ms)`);
+
+  // The peer closes first: the socket goes with it, and no linger timer is left behind.
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const polite = await connect();
+  const before = timers();
+  polite.link.closeAfterPlainFrame(encodeFrame(MessageType.Unsupported), 'refused', 60_000);
+  assert.equal(timers(), before + 1, 'the linger timer runs');
+  await until(() => polite.ended(), 'the peer to read our FIN');
+  polite.peer.end();
+  await new Promise<void>((resolve) => (polite.socket.closed ? resolve() : polite.socket.once('close', () => resolve())));
+  assert.equal(timers(), before, 'the linger timer is cleared when the socket closes');
+});
