@@ -80,6 +80,20 @@ async function pingMedian(net: TwoHostNet, target: string, count = 40, interval 
   return times[Math.floor(times.length / 2)];
 }
 
+/** Waits (20 s at most) until a ping from the client namespace crosses the tunnel to 198.18.0.1. */
+async function untilPingCrosses(net: TwoHostNet, what: string): Promise<void> {
+  await waitFor(async () => {
+    await net.exec(net.client, 'ping', ['-c', '1', '-W', '1', '198.18.0.1']);
+    return true;
+  }, { timeoutMs: 20_000, what });
+}
+
+/** Gives a tunnel device of another program (wireguard-go, the ceiling pump) its address and MTU, and brings it up. */
+async function bringUp(net: TwoHostNet, ns: string, dev: string, address: string, mtu: number): Promise<void> {
+  await net.exec(ns, 'ip', ['addr', 'add', address, 'dev', dev]);
+  await net.exec(ns, 'ip', ['link', 'set', dev, 'mtu', String(mtu), 'up']);
+}
+
 async function measure(net: TwoHostNet, name: string, target: string, seconds: number, pids: { server?: number; client?: number }, mss?: number): Promise<PathResult> {
   const iperfServer = new Proc(net.spawn(net.server, 'iperf3', ['-s', '--forceflush']), 'iperf3 -s');
   try {
@@ -164,10 +178,7 @@ async function throughLegacy(net: TwoHostNet, dir: string, legacyDir: string, en
   await waitFor(async () => /:5555\b/.test(await net.exec(net.server, 'ss', ['-ltn'])) || server.child.exitCode !== null, { timeoutMs: 10_000, what: 'the legacy server to listen' });
   const client = new Proc(net.spawn(net.client, join(legacyDir, 'client'), ['-c', clientConfig]), 'legacy client');
   try {
-    await waitFor(async () => {
-      await net.exec(net.client, 'ping', ['-c', '1', '-W', '1', '198.18.0.1']);
-      return true;
-    }, { timeoutMs: 20_000, what: 'the legacy tunnel to come up' });
+    await untilPingCrosses(net, 'the legacy tunnel to come up');
     return await measure(net, `legacy pair, ${encrypted ? 'encrypted' : 'plain'} (MSS 1456)`, '198.18.0.1', seconds, {
       server: server.child.pid, client: client.child.pid,
     }, 1456);
@@ -236,10 +247,7 @@ async function throughMixed(net: TwoHostNet, dir: string, legacyDir: string, our
     ]), 'our client')
     : new Proc(net.spawn(net.client, join(legacyDir, 'client'), ['-c', clientConfig]), 'legacy client');
   try {
-    await waitFor(async () => {
-      await net.exec(net.client, 'ping', ['-c', '1', '-W', '1', '198.18.0.1']);
-      return true;
-    }, { timeoutMs: 20_000, what: 'the mixed tunnel to come up' });
+    await untilPingCrosses(net, 'the mixed tunnel to come up');
     const build = dist === DIST ? 'our' : 'baseline';
     const name = ours === 'client' ? `${build} client ↔ legacy server, plain (MSS 1456)` : `legacy client ↔ ${build} gateway, plain (MSS 1456)`;
     return await measure(net, name, '198.18.0.1', seconds, { server: server.child.pid, client: client.child.pid }, 1456);
@@ -268,13 +276,9 @@ async function throughCeilingPump(net: TwoHostNet, dir: string, seconds: number)
       procs.push(proc);
       await waitFor(() => /tun ready/.test(proc.out) || proc.child.exitCode !== null, { timeoutMs: 10_000, what: `the ceiling pump to create ${end.dev}` });
       if (end === ends[0]) await waitFor(() => /listening/.test(proc.out) || proc.child.exitCode !== null, { timeoutMs: 10_000, what: 'the ceiling pump to listen' });
-      await net.exec(end.ns, 'ip', ['addr', 'add', end.address, 'dev', end.dev]);
-      await net.exec(end.ns, 'ip', ['link', 'set', end.dev, 'mtu', '1500', 'up']);
+      await bringUp(net, end.ns, end.dev, end.address, 1500);
     }
-    await waitFor(async () => {
-      await net.exec(net.client, 'ping', ['-c', '1', '-W', '1', '198.18.0.1']);
-      return true;
-    }, { timeoutMs: 20_000, what: 'the ceiling pump to carry a ping' });
+    await untilPingCrosses(net, 'the ceiling pump to carry a ping');
     return await measure(net, 'ceiling: plain super-packets in C, no JavaScript (bench only)', '198.18.0.1', seconds, {
       server: procs[0].child.pid, client: procs[1].child.pid,
     });
@@ -321,13 +325,9 @@ async function throughWireguardGo(net: TwoHostNet, dir: string, seconds: number)
         'set', end.dev, 'private-key', keyFile, ...(end.endpoint === null ? ['listen-port', '51820'] : []),
         'peer', keys[1 - i].public, 'allowed-ips', end.peerAddress, ...(end.endpoint === null ? [] : ['endpoint', end.endpoint]),
       ]);
-      await net.exec(end.ns, 'ip', ['addr', 'add', end.address, 'dev', end.dev]);
-      await net.exec(end.ns, 'ip', ['link', 'set', end.dev, 'mtu', '1420', 'up']);
+      await bringUp(net, end.ns, end.dev, end.address, 1420);
     }
-    await waitFor(async () => {
-      await net.exec(net.client, 'ping', ['-c', '1', '-W', '1', '198.18.0.1']);
-      return true;
-    }, { timeoutMs: 20_000, what: 'the wireguard-go tunnel to come up' });
+    await untilPingCrosses(net, 'the wireguard-go tunnel to come up');
     return await measure(net, 'wireguard-go (MTU 1420)', '198.18.0.1', seconds, {
       server: procs[0].child.pid, client: procs[1].child.pid,
     });
