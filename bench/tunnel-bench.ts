@@ -217,7 +217,10 @@ function superPacketVerdicts(bare: PathResult, plainEach: PathResult, plain: Pat
 /** How far the plain targets are from what the design allows at all: the ceiling row against the same baseline. */
 function ceilingVerdict(ceiling: PathResult, plain: PathResult, before: PathResult, against: string): string {
   const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-  const cut = (now: number | null, was: number | null) => `−${((1 - (now ?? 0) / (was ?? 1)) * 100).toFixed(0)} %`;
+  const cut = (now: number | null, was: number | null) => {
+    const change = ((now ?? 0) / (was ?? 1) - 1) * 100;
+    return `${change < 0 ? '−' : '+'}${Math.abs(change).toFixed(0)} %`;
+  };
   return `Ceiling (no JavaScript) against ${against}, plain: up ${x(ceiling.upGbps, before.upGbps)}, down ${x(ceiling.downGbps, before.downGbps)}, ` +
     `CPU per GB server ${cut(ceiling.serverCpuSPerGB, before.serverCpuSPerGB)}, client ${cut(ceiling.clientCpuSPerGB, before.clientCpuSPerGB)}; ` +
     `ours reaches ${((plain.upGbps / ceiling.upGbps) * 100).toFixed(0)} % / ${((plain.downGbps / ceiling.downGbps) * 100).toFixed(0)} % of its throughput.`;
